@@ -1,0 +1,53 @@
+/**
+ * Deployer port: everything the workers ask of a container engine, per tenant and app.
+ * Every call is idempotent and discovers state from object labels (hoist.tenant,
+ * hoist.app, hoist.deployment, hoist.action), never from memory, so a job re-run after a
+ * crash converges. Implementations refuse objects whose hoist.tenant is not `tenantId`.
+ * Errors are HoistError: docker_unreachable, image_not_found, rollout_unhealthy, tenant_mismatch.
+ */
+export interface DeploySpec {
+  tenantId: string;
+  app: string;
+  deploymentId: string;
+  actionId: string;
+  image: string;
+  /** Container port to publish and health-check; absent = no port, health by container state. */
+  port?: number;
+  replicas: number;
+  /** Decrypted env values: exist only inside the worker, never logged. */
+  env: Record<string, string>;
+}
+
+export interface ReplicaInfo {
+  containerId: string;
+  name: string;
+  deploymentId: string;
+  state: string; // docker state: running, exited, created, ...
+  health?: string; // healthy, unhealthy, starting, or absent when the image has no HEALTHCHECK
+  hostPort?: number;
+  image: string;
+}
+
+export interface DeployResult {
+  replicas: ReplicaInfo[];
+  /** Published host ports of the new replicas, in replica order. */
+  hostPorts: number[];
+}
+
+export type ProgressFn = (line: string) => void | Promise<void>;
+
+export interface Deployer {
+  /** Start the new replicas, wait until healthy, then remove other deployments' replicas of the app. */
+  deploy(spec: DeploySpec, progress: ProgressFn): Promise<DeployResult>;
+  /** Restart every replica of the app (in place). */
+  restart(tenantId: string, app: string, progress: ProgressFn): Promise<ReplicaInfo[]>;
+  stop(tenantId: string, app: string): Promise<ReplicaInfo[]>;
+  start(tenantId: string, app: string, progress: ProgressFn): Promise<ReplicaInfo[]>;
+  status(tenantId: string, app?: string): Promise<Array<ReplicaInfo & { app: string }>>;
+  /** Last `lines` lines of combined stdout/stderr across replicas, oldest first (raw: caller redacts). */
+  logs(tenantId: string, app: string, lines: number): Promise<string>;
+  /** Remove every container (and the network, when `app` is absent) of the tenant or app. */
+  remove(tenantId: string, app?: string): Promise<number>;
+  /** Engine reachable? Throws docker_unreachable otherwise. */
+  ping(): Promise<void>;
+}
