@@ -1,0 +1,154 @@
+/**
+ * The `hoist` command line (PRODUCT.md). The only other place, with the console adapter,
+ * that writes to stdout. Exit codes: 0 ok, 1 failure, 2 missing prerequisite or bad config.
+ */
+import { userInfo } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Command } from 'commander';
+import { verifyAudit } from '../db/audit.ts';
+import { parseConfig, type Config, type Mode } from './config.ts';
+import { HoistError, isHoistError } from './core/errors.ts';
+import type { RedactedText } from './core/types.ts';
+import { createLogger } from './infra/logger.ts';
+import { openDb, openServices } from './infra/services.ts';
+import { parseIntent } from './pipeline/parse-intent.ts';
+import { redactMessage } from './pipeline/redact.ts';
+import { runRedactCli } from './pipeline/redact/cli.ts';
+
+async function loadDotEnv(): Promise<void> {
+  try {
+    process.loadEnvFile?.('.env');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}
+
+function config(mode: Mode): Config {
+  return parseConfig(process.env, mode);
+}
+
+async function runStart(mode: 'start' | 'console' | 'bot' | 'workers', user: string): Promise<void> {
+  const cfg = config(mode);
+  const consoleMode = mode === 'console' || (mode === 'start' && !cfg.SLACK_BOT_TOKEN && !cfg.DISCORD_TOKEN);
+  const logger = createLogger({
+    level: cfg.LOG_LEVEL,
+    file: consoleMode ? join(resolve(cfg.HOIST_DATA_DIR), 'hoist.log') : undefined,
+    base: { proc: mode },
+  });
+  const services = await openServices(cfg, mode);
+  const closers: Array<() => Promise<void>> = [];
+  try {
+    if (mode !== 'bot') {
+      const { startWorkers } = await import('../workers/main.ts');
+      const w = await startWorkers({ config: cfg, services, logger });
+      closers.push(w.close);
+      if (consoleMode) {
+        const { prepareConsoleDocker } = await import('../workers/console-docker.ts');
+        await prepareConsoleDocker(w.deployer, logger);
+      }
+    }
+    if (mode !== 'workers') {
+      const { startBot } = await import('./main.ts');
+      const bot = await startBot({ config: cfg, services, logger, console: consoleMode ? { user } : undefined });
+      closers.unshift(bot.close);
+      if (consoleMode) {
+        await bot.runConsole(process.stdin, Boolean(process.stdin.isTTY));
+        return;
+      }
+    }
+    await new Promise<void>((res) => {
+      process.once('SIGTERM', res);
+      process.once('SIGINT', res);
+    });
+  } finally {
+    for (const c of closers) await c().catch((err: unknown) => logger.error({ err: String(err) }, 'shutdown.failed'));
+    await services.close();
+    logger.flush();
+  }
+}
+
+export async function main(argv: string[]): Promise<number> {
+  await loadDotEnv();
+  let code = 0;
+  const program = new Command()
+    .name('hoist')
+    .description('Privacy-first chat-ops deploy bot')
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  const defaultUser = (() => { try { return userInfo().username || 'me'; } catch { return 'me'; } })();
+
+  program.command('start').description('bot + workers in one process (console when no chat tokens are set)')
+    .action(async () => runStart('start', defaultUser));
+  program.command('console').description('chat with Hoist in the terminal').option('--user <name>', 'who you are', defaultUser)
+    .action(async (o: { user: string }) => runStart('console', o.user));
+  program.command('bot').description('the bot process alone').action(async () => runStart('bot', defaultUser));
+  program.command('workers').description('the workers process alone').action(async () => runStart('workers', defaultUser));
+  program.command('migrate').description('apply database migrations').action(async () => {
+    const dbh = await openDb(config('cli'));
+    process.stdout.write(`migrations applied on ${dbh.label}\n`);
+    await dbh.close();
+  });
+  program.command('redact').description('stdin → stdout with secrets replaced').option('--jsonl', 'read {"text":…} lines, write text and findings')
+    .action(async (o: { jsonl?: boolean }) => { code = await runRedactCli({ jsonl: Boolean(o.jsonl) }, process.stdin, process.stdout); });
+  program.command('explain').description('how Hoist reads a message').option('--jsonl', 'read {"text":…} lines').argument('[message...]')
+    .action(async (words: string[], o: { jsonl?: boolean }) => { code = await explain(words.join(' '), Boolean(o.jsonl)); });
+  const audit = program.command('audit').description('audit log tools');
+  audit.command('verify').description('recompute the hash chain').option('--tenant <id>')
+    .action(async (o: { tenant?: string }) => {
+      const dbh = await openDb(config('cli'));
+      try {
+        const r = await verifyAudit(dbh.db, o.tenant);
+        if (r.ok) process.stdout.write(`audit chain OK: ${r.events} events across ${r.tenants} tenant(s)\n`);
+        else {
+          const b = r.firstBad!;
+          process.stdout.write(`audit chain BROKEN at tenant ${b.tenantId} seq ${b.seq} (row id ${b.id}): ${b.reason}\n`);
+          code = 1;
+        }
+      } finally {
+        await dbh.close();
+      }
+    });
+
+  try {
+    await program.parseAsync(argv);
+  } catch (e) {
+    const ce = e as { code?: string; exitCode?: number };
+    if (typeof ce.code === 'string' && ce.code.startsWith('commander.')) return ce.exitCode ?? 1;
+    if (isHoistError(e)) {
+      process.stderr.write(`hoist: ${e.userMessage}\n`);
+      return e.code === 'config_invalid' || e.code === 'service_unavailable' ? 2 : 1;
+    }
+    process.stderr.write(`hoist: ${e instanceof Error ? e.message : String(e)}\n`);
+    return 1;
+  }
+  return code;
+}
+
+async function explainOne(text: string) {
+  const red = redactMessage(text);
+  const { intent, parser } = await parseIntent(red.text as RedactedText, undefined, { tenantId: 'explain', apps: async () => [] });
+  return { redacted: red.text, parser, intent };
+}
+
+async function explain(message: string, jsonl: boolean): Promise<number> {
+  if (!jsonl) {
+    if (!message.trim()) throw new HoistError('invalid_request', 'give a message: hoist explain "deploy web image nginx:1"');
+    const r = await explainOne(message);
+    process.stdout.write(`redacted: ${r.redacted}\nparser:   ${r.parser}\nintent:   ${JSON.stringify(r.intent)}\n`);
+    return 0;
+  }
+  const { createInterface } = await import('node:readline');
+  let bad = 0;
+  for await (const line of createInterface({ input: process.stdin, terminal: false })) {
+    if (!line.trim()) continue;
+    try {
+      const { text } = JSON.parse(line) as { text?: unknown };
+      if (typeof text !== 'string') throw new Error('each line needs a "text" string');
+      process.stdout.write(`${JSON.stringify(await explainOne(text))}\n`);
+    } catch (e) {
+      bad++;
+      process.stdout.write(`${JSON.stringify({ error: e instanceof Error ? e.message : String(e) })}\n`);
+    }
+  }
+  return bad ? 1 : 0;
+}

@@ -1,0 +1,61 @@
+/**
+ * One zod schema for the process environment, parsed in main (never at import). A bad
+ * value stops start-up with one message naming every variable to fix; secret values are
+ * never echoed, only their names.
+ */
+import { z } from 'zod';
+import { HoistError } from './core/errors.ts';
+
+const optionalUrl = (schemes: string[]) =>
+  z.string().trim().min(1).refine((v) => {
+    try { return schemes.includes(new URL(v).protocol.replace(':', '')); } catch { return false; }
+  }, { message: `must be a URL (${schemes.join(', ')})` }).optional();
+
+export const ConfigSchema = z.object({
+  DATABASE_URL: optionalUrl(['postgres', 'postgresql']),
+  REDIS_URL: optionalUrl(['redis', 'rediss']),
+  HOIST_DATA_DIR: z.string().min(1).default('./.hoist'),
+  HOIST_MASTER_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, { message: 'must be 32 bytes, base64-encoded' }).optional(),
+  DOCKER_HOST: z.string().optional(),
+  HOIST_PUBLISH_ADDRESS: z.string().default('127.0.0.1'),
+  SLACK_BOT_TOKEN: z.string().optional(),
+  SLACK_SIGNING_SECRET: z.string().optional(),
+  SLACK_APP_TOKEN: z.string().optional(),
+  DISCORD_TOKEN: z.string().optional(),
+  DISCORD_APP_ID: z.string().optional(),
+  ANTHROPIC_API_KEY: z.string().optional(),
+  HOIST_LLM_MODEL: z.string().optional(),
+  SLACK_API_URL: z.string().url().optional(),
+  DISCORD_API_URL: z.string().url().optional(),
+  ANTHROPIC_BASE_URL: z.string().url().optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOIST_ADMINS: z.string().default('').transform((v, ctx) => {
+    const ids = v.split(',').map((s) => s.trim()).filter(Boolean);
+    for (const id of ids) if (!/^(slack|discord|console):[A-Za-z0-9_.-]+$/.test(id)) {
+      ctx.addIssue({ code: 'custom', message: `"${id}" is not platform:id (e.g. slack:U0123)` });
+    }
+    return ids;
+  }),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  HOIST_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+export type Mode = 'console' | 'bot' | 'workers' | 'start' | 'cli';
+
+export function parseConfig(env: Record<string, string | undefined>, mode: Mode): Config {
+  const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const r = ConfigSchema.safeParse(clean);
+  const problems: string[] = r.success ? [] : r.error.issues.map((i) => `${String(i.path[0])} ${i.message}`);
+  if (r.success && mode !== 'console' && mode !== 'cli') {
+    const c = r.data;
+    const chat = c.SLACK_BOT_TOKEN || c.DISCORD_TOKEN;
+    if (!c.HOIST_MASTER_KEY && (mode !== 'start' || chat)) problems.push('HOIST_MASTER_KEY is required outside console mode (32 random bytes, base64: openssl rand -base64 32)');
+    if (mode !== 'start' && !c.DATABASE_URL) problems.push('DATABASE_URL is required for separate bot/workers processes');
+    if (mode !== 'start' && !c.REDIS_URL) problems.push('REDIS_URL is required for separate bot/workers processes');
+    if (c.SLACK_BOT_TOKEN && !c.SLACK_SIGNING_SECRET && !c.SLACK_APP_TOKEN) problems.push('SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode) is required with SLACK_BOT_TOKEN');
+    if (c.DISCORD_TOKEN && !c.DISCORD_APP_ID) problems.push('DISCORD_APP_ID is required with DISCORD_TOKEN');
+  }
+  if (problems.length) throw new HoistError('config_invalid', `Invalid configuration — fix: ${problems.join('; ')}`);
+  return r.data!;
+}

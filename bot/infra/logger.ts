@@ -1,0 +1,27 @@
+/**
+ * pino with two guards: `redact` paths for config secrets, and a destination that runs
+ * every serialized line through the secret redactor, so a token that slips into any
+ * field or message is replaced before it reaches a file or stderr.
+ */
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { pino } from 'pino';
+import type { Logger } from '../core/types.ts';
+import { redactForLog } from '../pipeline/redact/index.ts';
+
+export function createLogger(opts: { level: string; file?: string; base?: object }): Logger & { flush(): void } {
+  let out: NodeJS.WritableStream;
+  if (opts.file) {
+    mkdirSync(dirname(opts.file), { recursive: true });
+    out = createWriteStream(opts.file, { flags: 'a', mode: 0o600 });
+  } else {
+    out = process.stderr;
+  }
+  const dest = { write: (line: string) => out.write(redactForLog(line)) };
+  const l = pino({
+    level: opts.level,
+    base: opts.base ?? {},
+    redact: { paths: ['*.token', '*.password', '*.secret', '*.apiKey', '*.masterKey', 'config.*'], censor: '[redacted]' },
+  }, dest);
+  return Object.assign(l as unknown as Logger, { flush: () => l.flush() });
+}

@@ -1,0 +1,65 @@
+/**
+ * BullMQ plumbing for both processes. Producers use a connection with
+ * enableOfflineQueue=false so a down Redis fails the call at once instead of blocking a
+ * chat ack; the approved row in Postgres is the outbox the reconciler re-enqueues from.
+ */
+import { Queue, Worker, type Job } from 'bullmq';
+import { Redis } from 'ioredis';
+import {
+  ACTION_JOB_OPTIONS, ActionJobSchema, QUEUES, RESULT_JOB_OPTIONS, ResultEventSchema,
+  type ActionJob, type ResultEvent,
+} from '../../workers/contract/index.ts';
+import type { ActionQueue } from '../core/ports.ts';
+
+export interface QueueOptions {
+  redisUrl: string;
+  /** Key prefix, e.g. per test; BullMQ's own `prefix`, never ioredis keyPrefix. */
+  prefix?: string;
+}
+
+export function redisConnection(url: string, producer: boolean): Redis {
+  return new Redis(url, {
+    maxRetriesPerRequest: producer ? 1 : null,
+    enableOfflineQueue: !producer,
+    lazyConnect: false,
+  });
+}
+
+export function createActionQueue(o: QueueOptions): ActionQueue & { queue: Queue } {
+  const connection = redisConnection(o.redisUrl, true);
+  const queue = new Queue<ActionJob>(QUEUES.actions, { connection, prefix: o.prefix });
+  return {
+    queue,
+    async enqueue(actionId, tenantId) {
+      const data = ActionJobSchema.parse({ actionId, tenantId });
+      await queue.add('action', data, { ...ACTION_JOB_OPTIONS, jobId: actionId });
+    },
+    async close() {
+      await queue.close();
+      connection.disconnect();
+    },
+  };
+}
+
+export function createResultPublisher(o: QueueOptions) {
+  const connection = redisConnection(o.redisUrl, true);
+  const queue = new Queue<ResultEvent>(QUEUES.results, { connection, prefix: o.prefix });
+  return {
+    async publish(e: ResultEvent) {
+      const data = ResultEventSchema.parse(e);
+      const jobId = e.kind === 'result' ? `${e.actionId}:result` : `${e.actionId}:p:${e.seq}`;
+      await queue.add(e.kind, data, { ...RESULT_JOB_OPTIONS, jobId });
+    },
+    async close() {
+      await queue.close();
+      connection.disconnect();
+    },
+  };
+}
+
+export function createWorker<T>(name: string, o: QueueOptions, handler: (job: Job<T>) => Promise<void>, concurrency: number): Worker<T> {
+  const connection = redisConnection(o.redisUrl, false);
+  const w = new Worker<T>(name, handler, { connection, prefix: o.prefix, concurrency, autorun: true });
+  w.on('closed', () => connection.disconnect());
+  return w;
+}

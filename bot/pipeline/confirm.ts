@@ -1,0 +1,105 @@
+/**
+ * Stage 4: confirm. Resolves a mutating intent against the tenant's own apps into the
+ * exact action (image, port, replicas, environment, target deployment), stores it as a
+ * pending action with a 15-minute expiry, seals any caught secrets to it, and builds
+ * the card. Nothing runs until a conditional UPDATE approves the row.
+ */
+import { randomBytes } from 'node:crypto';
+import type { Intent } from '../../workers/contract/index.ts';
+import type { ActionRow, AppRow, Store } from '../../db/repo.ts';
+import { HoistError } from '../core/errors.ts';
+import type { CardView } from '../core/types.ts';
+
+export const PENDING_TTL_MS = 15 * 60 * 1000;
+
+/** Short, typeable, unguessable: act-<10 base32 chars>. */
+export function newActionId(): string {
+  const alphabet = 'abcdefghjkmnpqrstuvwxyz23456789';
+  return `act-${[...randomBytes(10)].map((b) => alphabet[b % alphabet.length]).join('')}`;
+}
+
+export interface ResolvedAction {
+  app: string;
+  image?: string;
+  port?: number;
+  replicas?: number;
+  environment: string;
+  key?: string;
+  valuePlaceholder?: string;
+  deployment?: string;
+}
+
+async function requireApp(store: Store, tenantId: string, name: string): Promise<AppRow> {
+  const app = await store.getApp(tenantId, name);
+  if (app) return app;
+  const all = (await store.listApps(tenantId)).map((a) => a.name);
+  throw new HoistError('app_not_found', `No app named ${name}; apps: ${all.length ? all.join(', ') : 'none yet (deploy one: deploy <app> image <ref> port <n>)'}.`);
+}
+
+export async function resolveAction(store: Store, tenantId: string, intent: Intent): Promise<ResolvedAction> {
+  const name = intent.app!;
+  if (intent.action === 'deploy') {
+    if (intent.source) {
+      throw new HoistError('invalid_request', 'Building from a git source is not available yet; build the image and deploy it with: deploy <app> image <ref>.');
+    }
+    const existing = await store.getApp(tenantId, name);
+    let image = intent.image;
+    if (image?.startsWith(':')) {
+      if (!existing) throw new HoistError('app_not_found', `No app named ${name} to take a tag from; create it with: deploy ${name} image <ref>${image}.`);
+      image = `${existing.image.replace(/(@sha256:[a-f0-9]+|:[^:/]+)$/, '')}${image}`;
+    }
+    image ??= existing?.image;
+    if (!image) throw new HoistError('app_not_found', `No app named ${name} yet; to create it say: deploy ${name} image <ref> [port <n>].`);
+    return {
+      app: name, image, port: intent.port ?? existing?.port ?? undefined,
+      replicas: intent.replicas ?? existing?.replicas ?? 1,
+      environment: intent.environment ?? existing?.environment ?? 'default',
+    };
+  }
+  const app = await requireApp(store, tenantId, name);
+  const base = { app: name, environment: app.environment };
+  switch (intent.action) {
+    case 'rollback': {
+      const deps = (await store.deploymentsOf(tenantId, name, 50)).filter((d) => d.status === 'succeeded');
+      const target = intent.deployment
+        ? deps.find((d) => d.id === intent.deployment)
+        : deps.find((d) => d.id !== app.currentDeploymentId);
+      if (!target) {
+        throw new HoistError('no_previous_deployment', intent.deployment
+          ? `${name} has no successful deployment ${intent.deployment}; see: history ${name}.`
+          : `${name} has no earlier good deployment to roll back to.`);
+      }
+      return { ...base, deployment: target.id, image: target.image, port: target.port ?? undefined, replicas: target.replicas };
+    }
+    case 'scale':
+      return { ...base, image: app.image, port: app.port ?? undefined, replicas: intent.replicas };
+    case 'set_env':
+    case 'unset_env':
+      return { ...base, key: intent.key, valuePlaceholder: intent.value };
+    default:
+      return base;
+  }
+}
+
+const VERB: Record<string, string> = {
+  deploy: 'Deploy', rollback: 'Roll back', restart: 'Restart', stop: 'Stop', start: 'Start',
+  scale: 'Scale', set_env: 'Set env var on', unset_env: 'Unset env var on',
+};
+
+export function cardFor(action: Pick<ActionRow, 'id' | 'kind' | 'requestedBy' | 'expiresAt'>, r: ResolvedAction): CardView {
+  const details: string[] = [];
+  if (r.image) details.push(`image: ${r.image}`);
+  if (r.port !== undefined) details.push(`port: ${r.port} (published on a free host port)`);
+  if (r.replicas !== undefined) details.push(`replicas: ${r.replicas}`);
+  if (r.deployment) details.push(`to deployment: ${r.deployment}`);
+  if (r.key) details.push(`env var: ${r.key}${action.kind === 'set_env' ? ' (value sealed, not shown)' : ''}`);
+  details.push(`environment: ${r.environment}`);
+  return {
+    actionId: action.id,
+    title: `${VERB[action.kind] ?? action.kind} ${r.app}`,
+    details,
+    requestedBy: action.requestedBy,
+    expiresAt: action.expiresAt,
+    fourEyes: r.environment === 'production',
+  };
+}

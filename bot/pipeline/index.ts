@@ -1,0 +1,205 @@
+/**
+ * The spine (ARCHITECTURE.md): adapter → redact → parse → authorize → confirm | answer →
+ * enqueue; decisions (button clicks) → conditional approve → enqueue. Every stage appends
+ * an audit event carrying the action id. Errors become one clear sentence in the thread.
+ */
+import type { Role } from '../../workers/contract/index.ts';
+import { MUTATING, WORKER_READS } from '../../workers/contract/index.ts';
+import type { Sealer } from '../../db/crypto.ts';
+import type { Store } from '../../db/repo.ts';
+import { HoistError, isHoistError, userMessageFor } from '../core/errors.ts';
+import type { ActionQueue, AuditLog } from '../core/ports.ts';
+import type { ChatAdapter, Clock, ConversationRef, Decision, InboundMessage, Logger, Platform } from '../core/types.ts';
+import { answerApps, answerHistory, answerRole, HELP, PRIVACY_TEXT } from './answer.ts';
+import { authorize, authorizeApproval } from './authorize.ts';
+import { cardFor, newActionId, PENDING_TTL_MS, resolveAction, type ResolvedAction } from './confirm.ts';
+import { asApproved, enqueue } from './enqueue.ts';
+import { parseIntent, type IntentParser } from './parse-intent.ts';
+import { redactMessage, secretNotice } from './redact.ts';
+
+export interface PipelineDeps {
+  store: Store;
+  audit: AuditLog;
+  queue: ActionQueue;
+  sealer: Sealer;
+  adapters: Partial<Record<Platform, ChatAdapter>>;
+  clock: Clock;
+  logger: Logger;
+  llm?: IntentParser;
+  /** Role of a user without an explicit grant (bootstrap admins, console users). */
+  defaultRole: (tenantId: string, userId: string) => Role | undefined;
+  /** Told of every enqueued action (the console waits for their results before exiting). */
+  onEnqueued?: (actionId: string) => void;
+}
+
+export class Pipeline {
+  constructor(private readonly d: PipelineDeps) {}
+
+  private adapter(p: Platform): ChatAdapter {
+    const a = this.d.adapters[p];
+    if (!a) throw new Error(`no adapter for ${p}`);
+    return a;
+  }
+
+  private say(conv: ConversationRef, text: string) {
+    return this.adapter(conv.platform).post(conv, { kind: 'text', text });
+  }
+
+  async roleOf(tenantId: string, userId: string): Promise<Role | undefined> {
+    return ((await this.d.store.getRole(tenantId, userId)) as Role | undefined) ?? this.d.defaultRole(tenantId, userId);
+  }
+
+  async handleMessage(msg: InboundMessage): Promise<void> {
+    const { store, audit, clock } = this.d;
+    const log = this.d.logger.child({ tenant: msg.tenantId, event: msg.eventId });
+    try {
+      await store.ensureTenant(msg.tenantId, msg.platform);
+      const red = redactMessage(msg.text);
+      await audit.append({ tenantId: msg.tenantId, type: 'message.received', actor: msg.userId, data: { text: red.text, platform: msg.platform } });
+      const notice = secretNotice(red.kinds);
+      if (notice) await this.say(msg.conversation, notice);
+      const { intent, parser } = await parseIntent(red.text, this.d.llm, {
+        tenantId: msg.tenantId, apps: async () => (await store.listApps(msg.tenantId)).map((a) => a.name),
+      });
+      await audit.append({ tenantId: msg.tenantId, type: 'intent.parsed', actor: msg.userId, data: { intent, parser } });
+      const role = await this.roleOf(msg.tenantId, msg.userId);
+      try {
+        authorize(role, intent);
+      } catch (e) {
+        await audit.append({ tenantId: msg.tenantId, type: 'authz.denied', actor: msg.userId, data: { action: intent.action, role: role ?? null } });
+        throw e;
+      }
+      await audit.append({ tenantId: msg.tenantId, type: 'authz.allowed', actor: msg.userId, data: { action: intent.action, role } });
+      const conv = msg.conversation;
+      switch (intent.action) {
+        case 'help': return void (await this.say(conv, HELP));
+        case 'unknown': return void (await this.say(conv, `${intent.reason ?? "I didn't understand that."}\nSay "help" for what I understand.`));
+        case 'apps': return void (await this.say(conv, await answerApps(store, msg.tenantId)));
+        case 'history': return void (await this.say(conv, await answerHistory(store, msg.tenantId, intent.app!, clock.now())));
+        case 'privacy':
+          if (intent.request === 'show') return void (await this.say(conv, PRIVACY_TEXT));
+          throw new HoistError('invalid_request', `privacy ${intent.request === 'export' ? 'export' : 'forget me'} is not available yet; nothing was exported or erased.`);
+        case 'grant': case 'revoke': {
+          const text = await answerRole(store, msg.tenantId, msg.userId, intent);
+          await audit.append({ tenantId: msg.tenantId, type: `role.${intent.action}`, actor: msg.userId, data: { user: intent.user, role: intent.role ?? null } });
+          return void (await this.say(conv, text));
+        }
+        case 'set_env':
+          if (!intent.value) {
+            return void (await this.say(conv, `Send the value as: set ${intent.key}=<value> on ${intent.app} — it is sealed at once and never shown.`));
+          }
+          break;
+        default:
+          break;
+      }
+      if (WORKER_READS.has(intent.action)) {
+        if (intent.app) await resolveAction(store, msg.tenantId, intent); // unknown app → clear answer now
+        const row = await store.createAction({
+          id: newActionId(), tenantId: msg.tenantId, kind: intent.action, app: intent.app ?? null, params: { intent },
+          requestedBy: msg.userId, status: 'approved', conversation: conv, expiresAt: clock.now(), decidedBy: msg.userId, decidedAt: clock.now(),
+        });
+        await this.enqueueApproved(row.id, row.tenantId, row.status);
+        return;
+      }
+      if (!MUTATING.has(intent.action)) throw new HoistError('internal', `no handler for ${intent.action}`);
+      await this.propose(msg, intent, await resolveAction(store, msg.tenantId, intent), red.secrets);
+    } catch (e) {
+      log.warn({ err: isHoistError(e) ? e.code : String(e) }, 'message.failed');
+      if (!isHoistError(e)) log.error({ err: e instanceof Error ? e.stack : String(e) }, 'message.crashed');
+      await this.say(msg.conversation, userMessageFor(e)).catch((err: unknown) => log.error({ err: String(err) }, 'reply.failed'));
+    }
+  }
+
+  private async propose(msg: InboundMessage, intent: Parameters<typeof resolveAction>[2], resolved: ResolvedAction, secrets: Map<string, string>) {
+    const { store, audit, clock, sealer } = this.d;
+    const id = newActionId();
+    const row = await store.createAction({
+      id, tenantId: msg.tenantId, kind: intent.action, app: resolved.app, params: { intent, resolved },
+      requestedBy: msg.userId, status: 'pending', conversation: msg.conversation, environment: resolved.environment,
+      expiresAt: new Date(clock.now().getTime() + PENDING_TTL_MS),
+    });
+    // Only the secrets this action needs are kept (sealed); the rest are simply dropped.
+    if (resolved.valuePlaceholder) {
+      const value = secrets.get(resolved.valuePlaceholder);
+      if (value === undefined) throw new HoistError('invalid_request', 'That value was not sealed; send it again as set KEY=value on app.');
+      await store.addSealedSecret(msg.tenantId, id, resolved.valuePlaceholder, await sealer.seal(msg.tenantId, `action:${id}:${resolved.valuePlaceholder}`, value));
+    }
+    await audit.append({ tenantId: msg.tenantId, type: 'action.proposed', actionId: id, actor: msg.userId, data: { kind: row.kind, resolved } });
+    await this.adapter(msg.platform).post(msg.conversation, { kind: 'card', card: cardFor(row, resolved) });
+  }
+
+  private async enqueueApproved(id: string, tenantId: string, status: string): Promise<void> {
+    await enqueue(this.d.queue, asApproved({ id, tenantId, status }));
+    await this.d.store.markEnqueued(id, this.d.clock.now());
+    await this.d.audit.append({ tenantId, type: 'action.enqueued', actionId: id });
+    this.d.onEnqueued?.(id);
+  }
+
+  async handleDecision(d: Decision): Promise<void> {
+    const { store, audit, clock } = this.d;
+    const conv = d.conversation;
+    const refuse = (text: string) => this.adapter(d.platform).notify(conv, d.userId, text);
+    try {
+      const action = await store.getAction(d.actionId);
+      // The tenant comes from the signed platform payload; an id from another tenant is "not found".
+      if (!action || action.tenantId !== d.tenantId) return void (await refuse(`There is no action ${d.actionId} here.`));
+      const resolved = (action.params as { resolved: ResolvedAction }).resolved;
+      const card = cardFor(action, resolved);
+      const role = await this.roleOf(d.tenantId, d.userId);
+      if (d.decision === 'cancel') {
+        if (d.userId !== action.requestedBy && !(role === 'approver' || role === 'admin')) {
+          return void (await refuse('Only the requester or an approver can cancel this.'));
+        }
+        const won = await store.transition(action.id, ['pending'], 'cancelled', { decidedBy: d.userId, decidedAt: clock.now(), finishedAt: clock.now() });
+        if (!won) return void (await refuse(await this.whyNot(action.id)));
+        await store.purgeSealedSecrets(action.id);
+        await audit.append({ tenantId: d.tenantId, type: 'action.cancelled', actionId: action.id, actor: d.userId });
+        await this.showOutcome(conv, d, card, `Cancelled by ${d.userId}.`);
+        return;
+      }
+      try {
+        authorizeApproval({ role, userId: d.userId, requestedBy: action.requestedBy, production: resolved.environment === 'production' });
+      } catch (e) {
+        await audit.append({ tenantId: d.tenantId, type: 'approval.denied', actionId: action.id, actor: d.userId, data: { reason: isHoistError(e) ? e.code : 'error' } });
+        return void (await refuse(userMessageFor(e)));
+      }
+      const won = await store.approveAction(action.id, d.tenantId, d.userId, clock.now());
+      if (!won) return void (await refuse(await this.whyNot(action.id)));
+      await audit.append({ tenantId: d.tenantId, type: 'action.approved', actionId: action.id, actor: d.userId });
+      await this.showOutcome(conv, d, card, `Approved by ${d.userId}; running now.`);
+      await this.enqueueApproved(won.id, won.tenantId, won.status);
+    } catch (e) {
+      this.d.logger.error({ err: isHoistError(e) ? e.code : String(e), action: d.actionId }, 'decision.failed');
+      await refuse(userMessageFor(e)).catch((err: unknown) => this.d.logger.error({ err: String(err) }, 'reply.failed'));
+    }
+  }
+
+  private async showOutcome(conv: ConversationRef, d: Decision, card: ReturnType<typeof cardFor>, outcome: string) {
+    const a = this.adapter(d.platform);
+    if (d.cardRef) await a.update(conv, d.cardRef, { kind: 'outcome', card, outcome });
+    else await a.post(conv, { kind: 'text', text: `${card.title} (${card.actionId}): ${outcome}` });
+  }
+
+  private async whyNot(id: string): Promise<string> {
+    const a = await this.d.store.getAction(id);
+    const now = this.d.clock.now();
+    if (!a) return `There is no action ${id} here.`;
+    if (a.status === 'pending' && a.expiresAt <= now) return `Action ${id} expired at ${a.expiresAt.toISOString()}; ask again to get a new card.`;
+    if (a.status === 'expired') return `Action ${id} expired; ask again to get a new card.`;
+    if (a.status === 'cancelled') return `Action ${id} was cancelled${a.decidedBy ? ` by ${a.decidedBy}` : ''}; nothing ran.`;
+    return `Action ${id} was already approved${a.decidedBy ? ` by ${a.decidedBy}` : ''} (now ${a.status}); it runs once.`;
+  }
+
+  /** Sweep: pending actions past expiry become expired, their secrets destroyed, their thread told. */
+  async expireDue(): Promise<number> {
+    const expired = await this.d.store.expireDue(this.d.clock.now());
+    for (const a of expired) {
+      await this.d.store.purgeSealedSecrets(a.id);
+      await this.d.audit.append({ tenantId: a.tenantId, type: 'action.expired', actionId: a.id });
+      const conv = a.conversation as ConversationRef;
+      await this.say(conv, `Action ${a.id} (${a.kind} ${a.app ?? ''}) expired without approval; nothing ran.`).catch((err: unknown) =>
+        this.d.logger.warn({ err: String(err) }, 'reply.failed'));
+    }
+    return expired.length;
+  }
+}

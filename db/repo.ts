@@ -1,0 +1,167 @@
+/**
+ * Repositories over the schema. State changes are conditional updates
+ * (`... WHERE status = 'pending'`) so two concurrent approvals, a retried job or a
+ * redelivered event can each win at most once; callers read the returned row to know.
+ */
+import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import type { Db } from './client.ts';
+import { actions, apps, deployments, envVars, processedEvents, roles, sealedSecrets, tenants } from './schema/index.ts';
+
+export type ActionRow = typeof actions.$inferSelect;
+export type AppRow = typeof apps.$inferSelect;
+export type DeploymentRow = typeof deployments.$inferSelect;
+export type ActionStatus = 'pending' | 'approved' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
+export const TERMINAL: ActionStatus[] = ['succeeded', 'failed', 'cancelled', 'expired'];
+
+export class Store {
+  constructor(readonly db: Db) {}
+
+  async ensureTenant(id: string, platform: string): Promise<void> {
+    await this.db.insert(tenants).values({ id, platform }).onConflictDoNothing();
+  }
+
+  async getRole(tenantId: string, userId: string): Promise<string | undefined> {
+    const [r] = await this.db.select({ role: roles.role }).from(roles)
+      .where(and(eq(roles.tenantId, tenantId), eq(roles.userId, userId)));
+    return r?.role;
+  }
+
+  async setRole(tenantId: string, userId: string, role: string, grantedBy: string): Promise<void> {
+    await this.db.insert(roles).values({ tenantId, userId, role, grantedBy })
+      .onConflictDoUpdate({ target: [roles.tenantId, roles.userId], set: { role, grantedBy } });
+  }
+
+  async removeRole(tenantId: string, userId: string): Promise<boolean> {
+    const r = await this.db.delete(roles).where(and(eq(roles.tenantId, tenantId), eq(roles.userId, userId))).returning();
+    return r.length > 0;
+  }
+
+  // ── apps ──
+  async getApp(tenantId: string, name: string): Promise<AppRow | undefined> {
+    const [a] = await this.db.select().from(apps).where(and(eq(apps.tenantId, tenantId), eq(apps.name, name)));
+    return a;
+  }
+
+  async listApps(tenantId: string): Promise<AppRow[]> {
+    return this.db.select().from(apps).where(eq(apps.tenantId, tenantId)).orderBy(apps.name);
+  }
+
+  async upsertApp(a: typeof apps.$inferInsert): Promise<void> {
+    await this.db.insert(apps).values(a).onConflictDoUpdate({
+      target: [apps.tenantId, apps.name],
+      set: {
+        image: a.image, port: a.port ?? null, environment: a.environment ?? 'default', replicas: a.replicas ?? 1,
+        desired: a.desired ?? 'running', currentDeploymentId: a.currentDeploymentId ?? null, updatedAt: new Date(),
+      },
+    });
+  }
+
+  async setAppDesired(tenantId: string, name: string, patch: Partial<Pick<AppRow, 'desired' | 'replicas' | 'currentDeploymentId'>>): Promise<void> {
+    await this.db.update(apps).set({ ...patch, updatedAt: new Date() }).where(and(eq(apps.tenantId, tenantId), eq(apps.name, name)));
+  }
+
+  // ── env vars (ciphertext only) ──
+  async setEnvVar(tenantId: string, app: string, key: string, ciphertext: Buffer): Promise<void> {
+    await this.db.insert(envVars).values({ tenantId, app, key, ciphertext })
+      .onConflictDoUpdate({ target: [envVars.tenantId, envVars.app, envVars.key], set: { ciphertext, updatedAt: new Date() } });
+  }
+
+  async unsetEnvVar(tenantId: string, app: string, key: string): Promise<boolean> {
+    const r = await this.db.delete(envVars).where(and(eq(envVars.tenantId, tenantId), eq(envVars.app, app), eq(envVars.key, key))).returning();
+    return r.length > 0;
+  }
+
+  async envVarRows(tenantId: string, app: string) {
+    return this.db.select().from(envVars).where(and(eq(envVars.tenantId, tenantId), eq(envVars.app, app))).orderBy(envVars.key);
+  }
+
+  // ── actions ──
+  async createAction(a: typeof actions.$inferInsert): Promise<ActionRow> {
+    const [row] = await this.db.insert(actions).values(a).returning();
+    return row!;
+  }
+
+  async getAction(id: string): Promise<ActionRow | undefined> {
+    const [a] = await this.db.select().from(actions).where(eq(actions.id, id));
+    return a;
+  }
+
+  /** pending → approved, only if still pending and not expired. Returns the row when this call won. */
+  async approveAction(id: string, tenantId: string, by: string, now: Date): Promise<ActionRow | undefined> {
+    const [row] = await this.db.update(actions)
+      .set({ status: 'approved', decidedBy: by, decidedAt: now })
+      .where(and(eq(actions.id, id), eq(actions.tenantId, tenantId), eq(actions.status, 'pending'), sql`${actions.expiresAt} > ${now}`))
+      .returning();
+    return row;
+  }
+
+  async transition(id: string, from: ActionStatus[], to: ActionStatus, patch: Partial<ActionRow> = {}): Promise<ActionRow | undefined> {
+    const [row] = await this.db.update(actions).set({ ...patch, status: to })
+      .where(and(eq(actions.id, id), inArray(actions.status, from))).returning();
+    return row;
+  }
+
+  async markEnqueued(id: string, now: Date): Promise<void> {
+    await this.db.update(actions).set({ enqueuedAt: now }).where(eq(actions.id, id));
+  }
+
+  /** Pending actions past their expiry become expired; returns them so the bot can say so. */
+  async expireDue(now: Date): Promise<ActionRow[]> {
+    return this.db.update(actions).set({ status: 'expired', finishedAt: now })
+      .where(and(eq(actions.status, 'pending'), lt(actions.expiresAt, now))).returning();
+  }
+
+  /** Approved actions that never reached the queue (outbox reconciliation). */
+  async approvedNotEnqueued(olderThan: Date): Promise<ActionRow[]> {
+    return this.db.select().from(actions)
+      .where(and(eq(actions.status, 'approved'), sql`${actions.enqueuedAt} is null`, lt(actions.decidedAt, olderThan)));
+  }
+
+  async recentActions(tenantId: string, app: string, limit: number): Promise<ActionRow[]> {
+    return this.db.select().from(actions).where(and(eq(actions.tenantId, tenantId), eq(actions.app, app)))
+      .orderBy(desc(actions.createdAt)).limit(limit);
+  }
+
+  // ── deployments ──
+  async createDeployment(d: typeof deployments.$inferInsert): Promise<DeploymentRow> {
+    const [row] = await this.db.insert(deployments).values(d).onConflictDoNothing().returning();
+    return row ?? (await this.getDeployment(d.id))!;
+  }
+
+  async getDeployment(id: string): Promise<DeploymentRow | undefined> {
+    const [d] = await this.db.select().from(deployments).where(eq(deployments.id, id));
+    return d;
+  }
+
+  async finishDeployment(id: string, status: 'succeeded' | 'failed', patch: { hostPorts?: number[]; error?: string }, now: Date): Promise<void> {
+    await this.db.update(deployments).set({ status, finishedAt: now, hostPorts: patch.hostPorts ?? [], error: patch.error ?? null })
+      .where(eq(deployments.id, id));
+  }
+
+  async deploymentsOf(tenantId: string, app: string, limit = 20): Promise<DeploymentRow[]> {
+    return this.db.select().from(deployments).where(and(eq(deployments.tenantId, tenantId), eq(deployments.app, app)))
+      .orderBy(desc(deployments.createdAt)).limit(limit);
+  }
+
+  // ── sealed chat secrets ──
+  async addSealedSecret(tenantId: string, actionId: string, placeholder: string, ciphertext: Buffer): Promise<void> {
+    await this.db.insert(sealedSecrets).values({ tenantId, actionId, placeholder, ciphertext }).onConflictDoNothing();
+  }
+
+  async sealedSecret(actionId: string, placeholder: string) {
+    const [s] = await this.db.select().from(sealedSecrets)
+      .where(and(eq(sealedSecrets.actionId, actionId), eq(sealedSecrets.placeholder, placeholder)));
+    return s;
+  }
+
+  async purgeSealedSecrets(actionId: string): Promise<void> {
+    await this.db.delete(sealedSecrets).where(eq(sealedSecrets.actionId, actionId));
+  }
+
+  // ── platform event dedupe ──
+  /** True the first time an event id is seen (across restarts and instances). */
+  async claimEvent(platform: string, eventId: string): Promise<boolean> {
+    const r = await this.db.insert(processedEvents).values({ platform, eventId }).onConflictDoNothing().returning();
+    return r.length > 0;
+  }
+}
