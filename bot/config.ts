@@ -47,12 +47,14 @@ export function parseConfig(env: Record<string, string | undefined>, mode: Mode)
   const clean = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const r = ConfigSchema.safeParse(clean);
   const problems: string[] = r.success ? [] : r.error.issues.map((i) => `${String(i.path[0])} ${i.message}`);
-  if (r.success && mode !== 'console' && mode !== 'cli') {
-    const c = r.data;
+  if (mode !== 'console' && mode !== 'cli') {
+    // Cross-field rules read the raw values, so one message lists every problem at once.
+    const c = clean;
     const chat = c.SLACK_BOT_TOKEN || c.DISCORD_TOKEN;
+    const has = (k: string) => problems.some((p) => p.startsWith(`${k} `));
     if (!c.HOIST_MASTER_KEY && (mode !== 'start' || chat)) problems.push('HOIST_MASTER_KEY is required outside console mode (32 random bytes, base64: openssl rand -base64 32)');
-    if (mode !== 'start' && !c.DATABASE_URL) problems.push('DATABASE_URL is required for separate bot/workers processes');
-    if (mode !== 'start' && !c.REDIS_URL) problems.push('REDIS_URL is required for separate bot/workers processes');
+    if (mode !== 'start' && !c.DATABASE_URL && !has('DATABASE_URL')) problems.push('DATABASE_URL is required for separate bot/workers processes');
+    if (mode !== 'start' && !c.REDIS_URL && !has('REDIS_URL')) problems.push('REDIS_URL is required for separate bot/workers processes');
     if (c.SLACK_BOT_TOKEN && !c.SLACK_SIGNING_SECRET && !c.SLACK_APP_TOKEN) problems.push('SLACK_SIGNING_SECRET (HTTP) or SLACK_APP_TOKEN (Socket Mode) is required with SLACK_BOT_TOKEN');
     if (c.DISCORD_TOKEN && !c.DISCORD_APP_ID) problems.push('DISCORD_APP_ID is required with DISCORD_TOKEN');
   }

@@ -4,7 +4,7 @@
  * expiry sweeper. The bot never holds Docker access.
  */
 import type { Job } from 'bullmq';
-import { appendAudit } from '../db/audit.ts';
+import { createAuditLog } from '../db/audit.ts';
 import { Sealer } from '../db/crypto.ts';
 import { Store } from '../db/repo.ts';
 import { QUEUES, type ResultEvent, type Role } from '../workers/contract/index.ts';
@@ -29,14 +29,10 @@ export interface BotOptions {
   adapters?: Partial<Record<Platform, ChatAdapter>>;
 }
 
-export function auditLogFor(db: Services['dbh']['db'], clock: Clock): AuditLog {
-  return { append: async (e) => { await appendAudit(db, e, clock.now()); } };
-}
-
 export async function startBot(o: BotOptions) {
   const clock = o.clock ?? systemClock;
   const store = new Store(o.services.dbh.db);
-  const audit = auditLogFor(o.services.dbh.db, clock);
+  const audit: AuditLog = createAuditLog(o.services.dbh.db, clock);
   const queue = createActionQueue({ redisUrl: o.services.redisUrl, prefix: o.prefix });
   const adapters: Partial<Record<Platform, ChatAdapter>> = { ...o.adapters };
   const consoleAdapter = o.console ? new ConsoleAdapter(process.stdout, o.console.user) : undefined;

@@ -98,3 +98,12 @@ export async function verifyAudit(db: Db, tenantId?: string): Promise<VerifyResu
   }
   return { ok: true, tenants: tenantIds.length, events };
 }
+
+/** The AuditLog port (bot/core/ports.ts) over this table. */
+export function createAuditLog(db: Db, clock: { now(): Date }) {
+  return {
+    async append(e: AuditInput): Promise<void> {
+      await appendAudit(db, e, clock.now());
+    },
+  };
+}

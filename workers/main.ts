@@ -5,7 +5,7 @@
 import type { Job } from 'bullmq';
 import { Sealer } from '../db/crypto.ts';
 import { Store } from '../db/repo.ts';
-import { auditLogFor } from '../bot/main.ts';
+import { createAuditLog } from '../db/audit.ts';
 import type { Config } from '../bot/config.ts';
 import { systemClock, type Clock, type Logger } from '../bot/core/types.ts';
 import { createResultPublisher, createWorker } from '../bot/infra/queue.ts';
@@ -33,7 +33,7 @@ export async function startWorkers(o: WorkerOptions) {
     store: new Store(o.services.dbh.db),
     sealer: new Sealer(o.services.dbh.db, o.services.masterKey),
     deployer, results, clock, logger: o.logger,
-    audit: auditLogFor(o.services.dbh.db, clock),
+    audit: createAuditLog(o.services.dbh.db, clock),
     redact: redactForLog,
   });
   const worker = createWorker(QUEUES.actions, { redisUrl: o.services.redisUrl, prefix: o.prefix },

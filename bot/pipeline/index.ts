@@ -164,7 +164,10 @@ export class Pipeline {
         return void (await refuse(userMessageFor(e)));
       }
       const won = await store.approveAction(action.id, d.tenantId, d.userId, clock.now());
-      if (!won) return void (await refuse(await this.whyNot(action.id)));
+      if (!won) {
+        await this.expireIfDue(action.id);
+        return void (await refuse(await this.whyNot(action.id)));
+      }
       await audit.append({ tenantId: d.tenantId, type: 'action.approved', actionId: action.id, actor: d.userId });
       await this.showOutcome(conv, d, card, `Approved by ${d.userId}; running now.`);
       await this.enqueueApproved(won.id, won.tenantId, won.status);
@@ -180,12 +183,23 @@ export class Pipeline {
     else await a.post(conv, { kind: 'text', text: `${card.title} (${card.actionId}): ${outcome}` });
   }
 
+  /** A click after expiry but before the sweeper ran: expire it now, so the refusal is final. */
+  private async expireIfDue(id: string): Promise<void> {
+    const now = this.d.clock.now();
+    const a = await this.d.store.getAction(id);
+    if (!a || a.status !== 'pending' || a.expiresAt > now) return;
+    if (await this.d.store.transition(id, ['pending'], 'expired', { finishedAt: now })) {
+      await this.d.store.purgeSealedSecrets(id);
+      await this.d.audit.append({ tenantId: a.tenantId, type: 'action.expired', actionId: id });
+    }
+  }
+
   private async whyNot(id: string): Promise<string> {
     const a = await this.d.store.getAction(id);
     const now = this.d.clock.now();
     if (!a) return `There is no action ${id} here.`;
     if (a.status === 'pending' && a.expiresAt <= now) return `Action ${id} expired at ${a.expiresAt.toISOString()}; ask again to get a new card.`;
-    if (a.status === 'expired') return `Action ${id} expired; ask again to get a new card.`;
+    if (a.status === 'expired') return `Action ${id} expired at ${a.expiresAt.toISOString()}; nothing ran — ask again to get a new card.`;
     if (a.status === 'cancelled') return `Action ${id} was cancelled${a.decidedBy ? ` by ${a.decidedBy}` : ''}; nothing ran.`;
     return `Action ${id} was already approved${a.decidedBy ? ` by ${a.decidedBy}` : ''} (now ${a.status}); it runs once.`;
   }
