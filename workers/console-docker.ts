@@ -5,7 +5,7 @@
  */
 import Dockerode from 'dockerode';
 import { ensureDemoImage } from '../scripts/demo-image.ts';
-import { isHoistError } from '../bot/core/errors.ts';
+import { isHoistError } from './contract/errors.ts';
 import type { Logger } from '../bot/core/types.ts';
 import type { Deployer } from './deploy/deployer.ts';
 

@@ -114,6 +114,16 @@ describe('DockerDeployer rollout', () => {
     expect(await get(again.hostPorts[0])).toContain('demo 1');
   });
 
+  it('a re-run recreates a replica of the same deployment that died meanwhile', async () => {
+    await docker.getContainer(firstId).stop({ t: 1 });
+    const again = await deployer.deploy(spec('d1', images.v1), () => {});
+    const [replica] = again.replicas;
+    expect(replica?.containerId).not.toBe(firstId);
+    expect(replica?.state).toBe('running');
+    expect(await get(again.hostPorts[0])).toContain('demo 1');
+    expect(await containersOf('d1')).toHaveLength(1);
+  });
+
   it('rolls out a new image and removes the old replica', async () => {
     const lines: string[] = [];
     const result = await deployer.deploy(spec('d2', images.v2), (l) => void lines.push(l));
@@ -139,10 +149,19 @@ describe('DockerDeployer rollout', () => {
     const lines: string[] = [];
     const e = await rejection(deployer.deploy(spec('d4', 'nonexistent.invalid/nope:1'), (l) => void lines.push(l)));
     expect(e.code).toBe('image_not_found');
-    expect(e.userMessage).toMatch(/^Image nonexistent\.invalid\/nope:1 is not available locally and could not be pulled: \S/);
+    expect(e.userMessage).toMatch(
+      /^Image nonexistent\.invalid\/nope:1 is not available locally and could not be pulled: \S/,
+    );
     expect(e.userMessage).not.toMatch(/HTTP code/);
     expect(lines).toEqual(['pulling image nonexistent.invalid/nope:1']);
     expect(await containersOf('d4')).toHaveLength(0);
+  });
+
+  it('a malformed spec is invalid_request before anything is touched', async () => {
+    const e = await rejection(deployer.deploy(spec('bad id!', images.v1, { app: 'Bad_App', replicas: 0 }), () => {}));
+    expect(e.code).toBe('invalid_request');
+    expect(e.userMessage).toContain('app name "Bad_App" is not valid');
+    expect(e.userMessage).toContain('replicas must be between 1 and 20');
   });
 
   it('scales to two replicas, each serving on its own port', async () => {

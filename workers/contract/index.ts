@@ -1,2 +1,3 @@
 export * from './intent.ts';
 export * from './jobs.ts';
+export * from './errors.ts';

@@ -11,7 +11,7 @@ import type { Intent } from '../contract/index.ts';
 import type { ActionJob, ResultEvent } from '../contract/index.ts';
 import type { Sealer } from '../../db/crypto.ts';
 import type { ActionRow, Store } from '../../db/repo.ts';
-import { HoistError, isHoistError, userMessageFor } from '../../bot/core/errors.ts';
+import { HoistError, isHoistError, userMessageFor } from '../contract/errors.ts';
 import type { AuditLog } from '../../bot/core/ports.ts';
 import type { Clock, Logger } from '../../bot/core/types.ts';
 import type { Deployer, ReplicaInfo } from './deployer.ts';
