@@ -11,7 +11,7 @@ import { HoistError, isHoistError } from './core/errors.ts';
 import type { RedactedText } from './core/types.ts';
 import { createLogger } from './infra/logger.ts';
 import { openDb, openServices } from './infra/services.ts';
-import { parseIntent } from './pipeline/parse-intent.ts';
+import { parseIntent, type IntentParser } from './pipeline/parse-intent.ts';
 import { redactMessage } from './pipeline/redact.ts';
 import { runRedactCli } from './pipeline/redact/cli.ts';
 
@@ -49,7 +49,10 @@ async function runStart(mode: 'start' | 'console' | 'bot' | 'workers', user: str
     }
     if (mode !== 'workers') {
       const { startBot } = await import('./main.ts');
-      const bot = await startBot({ config: cfg, services, logger, console: consoleMode ? { user } : undefined });
+      const bot = await startBot({
+        config: cfg, services, logger, console: consoleMode ? { user } : undefined,
+        http: consoleMode ? undefined : { port: cfg.PORT },
+      });
       closers.unshift(bot.close);
       if (consoleMode) {
         await bot.runConsole(process.stdin, Boolean(process.stdin.isTTY));
@@ -92,12 +95,39 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (o: { jsonl?: boolean }) => { code = await runRedactCli({ jsonl: Boolean(o.jsonl) }, process.stdin, process.stdout); });
   program.command('explain').description('how Hoist reads a message').option('--jsonl', 'read {"text":…} lines').argument('[message...]')
     .action(async (words: string[], o: { jsonl?: boolean }) => { code = await explain(words.join(' '), Boolean(o.jsonl)); });
-  const audit = program.command('audit').description('audit log tools');
-  audit.command('verify').description('recompute the hash chain').option('--tenant <id>')
-    .action(async (o: { tenant?: string }) => {
-      const dbh = await openDb(config('cli'));
+  const slack = program.command('slack').description('Slack setup');
+  slack.command('manifest').description('print the Slack app manifest (YAML)')
+    .option('--socket', 'Socket Mode (no public URL needed)').option('--url <base>', 'public base URL of the bot (HTTP mode)')
+    .action(async (o: { socket?: boolean; url?: string }) => {
+      const { slackManifest } = await import('./cli-slack.ts');
+      process.stdout.write(slackManifest({ socket: Boolean(o.socket), url: o.url }));
+    });
+  const tenant = program.commands.find((c) => c.name() === 'tenant') ?? program.command('tenant').description('tenant settings, export and erasure');
+  tenant.command('llm').description("a tenant's LLM: on/off, model, its own API key (read from stdin, sealed)").argument('<tenantId>')
+    .option('--on').option('--off').option('--model <model>').option('--key-stdin', 'read the API key from stdin').option('--clear-key')
+    .action(async (tenantId: string, f: { on?: boolean; off?: boolean; model?: string; keyStdin?: boolean; clearKey?: boolean }) => {
+      const cfg = config('cli');
+      const dbh = await openDb(cfg);
       try {
-        const r = await verifyAudit(dbh.db, o.tenant);
+        const [{ LlmRepo }, { Sealer }, { runTenantLlm }, { existingKeyring }] = await Promise.all([
+          import('../db/llm-repo.ts'), import('../db/crypto.ts'), import('./llm/tenant-cli.ts'), import('../workers/maintenance/admin-cli.ts')]);
+        const keyring = existingKeyring(cfg);
+        const sealer = keyring ? () => new Sealer(dbh.db, keyring) : undefined;
+        code = await runTenantLlm({ repo: new LlmRepo(dbh.db), sealer, tenantId, flags: f, stdin: process.stdin, out: process.stdout });
+      } finally {
+        await dbh.close();
+      }
+    });
+  const audit = program.command('audit').description('audit log tools');
+  audit.command('verify').description('recompute the hash chain, checkpoints and signed heads').option('--tenant <id>')
+    .action(async (o: { tenant?: string }) => {
+      const cfg = config('cli');
+      const dbh = await openDb(cfg);
+      try {
+        // With the master key (env or data dir) the signed heads and checkpoints are checked too.
+        const [{ existingKeyring }, { Sealer }] = await Promise.all([import('../workers/maintenance/admin-cli.ts'), import('../db/crypto.ts')]);
+        const keyring = existingKeyring(cfg);
+        const r = await verifyAudit(dbh.db, o.tenant, keyring ? new Sealer(dbh.db, keyring) : undefined);
         if (r.ok) process.stdout.write(`audit chain OK: ${r.events} events across ${r.tenants} tenant(s)\n`);
         else {
           const b = r.firstBad!;
@@ -108,6 +138,8 @@ export async function main(argv: string[]): Promise<number> {
         await dbh.close();
       }
     });
+  const { registerAdminCommands } = await import('../workers/maintenance/admin-cli.ts');
+  registerAdminCommands(program, (c) => { code = c; }, () => config('cli'));
 
   try {
     await program.parseAsync(argv);
@@ -119,21 +151,37 @@ export async function main(argv: string[]): Promise<number> {
       return e.code === 'config_invalid' || e.code === 'service_unavailable' ? 2 : 1;
     }
     process.stderr.write(`hoist: ${e instanceof Error ? e.message : String(e)}\n`);
+    if (process.env.HOIST_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return 1;
   }
   return code;
 }
 
-async function explainOne(text: string) {
+/** With ANTHROPIC_API_KEY set, explain asks the LLM too (no tenant: nothing recorded, no apps known). */
+async function explainParser(): Promise<IntentParser | undefined> {
+  if (!process.env.ANTHROPIC_API_KEY) return undefined;
+  const cfg = config('cli');
+  const [{ default: Anthropic }, { createLlmParser, DEFAULT_TIMEOUT_MS }, { randomBytes }] = await Promise.all([
+    import('@anthropic-ai/sdk'), import('./llm/index.ts'), import('node:crypto')]);
+  return createLlmParser({
+    config: cfg, masterKey: randomBytes(32), logger: createLogger({ level: 'error' }),
+    client: (apiKey) => new Anthropic({ apiKey, baseURL: cfg.ANTHROPIC_BASE_URL, maxRetries: 0, timeout: DEFAULT_TIMEOUT_MS }),
+  });
+}
+
+async function explainOne(text: string, llm?: IntentParser) {
   const red = redactMessage(text);
-  const { intent, parser } = await parseIntent(red.text as RedactedText, undefined, { tenantId: 'explain', apps: async () => [] });
+  const { intent, parser } = await parseIntent(red.text as RedactedText, llm, {
+    tenantId: 'explain', userId: 'console:explain', conversation: { platform: 'console', tenantId: 'explain', channelId: 'explain' }, apps: async () => [],
+  });
   return { redacted: red.text, parser, intent };
 }
 
 async function explain(message: string, jsonl: boolean): Promise<number> {
+  const llm = await explainParser();
   if (!jsonl) {
     if (!message.trim()) throw new HoistError('invalid_request', 'give a message: hoist explain "deploy web image nginx:1"');
-    const r = await explainOne(message);
+    const r = await explainOne(message, llm);
     process.stdout.write(`redacted: ${r.redacted}\nparser:   ${r.parser}\nintent:   ${JSON.stringify(r.intent)}\n`);
     return 0;
   }
@@ -144,7 +192,7 @@ async function explain(message: string, jsonl: boolean): Promise<number> {
     try {
       const { text } = JSON.parse(line) as { text?: unknown };
       if (typeof text !== 'string') throw new Error('each line needs a "text" string');
-      process.stdout.write(`${JSON.stringify(await explainOne(text))}\n`);
+      process.stdout.write(`${JSON.stringify(await explainOne(text, llm))}\n`);
     } catch (e) {
       bad++;
       process.stdout.write(`${JSON.stringify({ error: e instanceof Error ? e.message : String(e) })}\n`);

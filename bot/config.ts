@@ -16,6 +16,8 @@ export const ConfigSchema = z.object({
   REDIS_URL: optionalUrl(['redis', 'rediss']),
   HOIST_DATA_DIR: z.string().min(1).default('./.hoist'),
   HOIST_MASTER_KEY: z.string().refine((v) => Buffer.from(v, 'base64').length === 32, { message: 'must be 32 bytes, base64-encoded' }).optional(),
+  /** Previous master key(s), comma-separated, accepted for unwrapping until `hoist keys rotate` re-wrapped everything. */
+  HOIST_MASTER_KEY_PREVIOUS: z.string().refine((v) => v.split(',').every((k) => Buffer.from(k.trim(), 'base64').length === 32), { message: 'must be comma-separated 32-byte base64 keys' }).optional(),
   DOCKER_HOST: z.string().optional(),
   HOIST_PUBLISH_ADDRESS: z.string().default('127.0.0.1'),
   SLACK_BOT_TOKEN: z.string().optional(),
@@ -38,6 +40,14 @@ export const ConfigSchema = z.object({
   }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOIST_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Extra deploy targets besides the default engine: `swarm` (the same engine as a Swarm manager). */
+  HOIST_TARGETS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  HOIST_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** Longest an approved change waits for another change to the same app before failing. */
+  HOIST_ROLLOUT_WAIT_MAX_MS: z.coerce.number().int().min(0).default(10 * 60_000),
+  /** TEST ONLY (workers/deploy/checkpoint.ts): pause the worker at this step until <dir>/<step>.go exists. */
+  HOIST_TEST_PAUSE_AT: z.enum(['after-create', 'after-start']).optional(),
+  HOIST_TEST_PAUSE_DIR: z.string().optional(),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

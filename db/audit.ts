@@ -1,15 +1,33 @@
 /**
- * Audit log: append-only, one hash chain per tenant. Each event's hash is
- * sha256(prev_hash | canonical JSON of {tenantId, seq, type, actionId, actor, data, createdAt}),
- * so an edited, inserted or deleted row breaks every later link. Appends take a
- * per-tenant transaction-scoped advisory lock so concurrent writers never fork the chain.
+ * Audit log: append-only, one hash chain per tenant.
+ *
+ *   hash = sha256(prev_hash | canonical{v:2, tenantId, seq, type, actionId, actorRef, dataDigest, createdAt})
+ *   actorRef   = the tenant's keyed pseudonym of actor (HMAC under a sealed tenant secret, Sealer.pseudonym)
+ *   dataDigest = sha256(canonical(data))
+ *
+ * Why the chain covers the pseudonym and a digest rather than the raw values (the forget-me
+ * design choice): erasure must not break verification. "Forget me" replaces `actor` by
+ * `actor_ref` (which the hash already covers) and replaces `data` that mentions the user by
+ * `{"$erased": reason}` (the digest stays, so the link still verifies; an erased row can only
+ * lose content, never gain forged content). Retention erases chat text the same way. With the
+ * keys, verify also checks a raw actor against its actor_ref, so actors cannot be swapped.
+ * Rows written before this format (data_digest null) verify with the v1 formula.
+ *
+ * Tamper evidence beyond the links: audit_heads keeps the signed (seq, hash) of the last event,
+ * so a truncated tail (or a chain deleted whole) is caught; retention cuts the front and leaves
+ * a signed audit_checkpoints row (seq, hash at the cut) where verification restarts. MACs use a
+ * key derived from the master key (Keyring.sign). A DB trigger (migration 0004) refuses UPDATE,
+ * DELETE and TRUNCATE unless the transaction set hoist.audit_maintenance (withAuditMaintenance).
+ * Appends take a per-tenant advisory lock so concurrent writers never fork the chain.
  */
 import { createHash } from 'node:crypto';
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
-import { auditEvents } from './schema/index.ts';
+import { isPseudonym, type Keyring, type Sealer } from './crypto.ts';
+import { auditCheckpoints, auditEvents, auditHeads, tenantKeys } from './schema/index.ts';
 
 export const GENESIS = '0'.repeat(64);
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 
 export interface AuditInput {
   tenantId: string;
@@ -27,6 +45,13 @@ export function canonical(v: unknown): string {
   return `{${Object.keys(o).filter((k) => o[k] !== undefined).sort().map((k) => `${JSON.stringify(k)}:${canonical(o[k])}`).join(',')}}`;
 }
 
+const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+export const digestOf = (data: unknown): string => sha256(canonical(data));
+export const ERASED = '$erased';
+export const isErased = (data: unknown): boolean =>
+  typeof data === 'object' && data !== null && !Array.isArray(data) && Object.keys(data).length === 1 && ERASED in data;
+
+/** v1 (legacy rows): the raw actor and data inside the hash. */
 export function eventHash(prevHash: string, e: {
   tenantId: string; seq: number; type: string; actionId: string | null; actor: string | null; data: unknown; createdAt: Date;
 }): string {
@@ -37,73 +62,197 @@ export function eventHash(prevHash: string, e: {
   return createHash('sha256').update(prevHash).update('|').update(body).digest('hex');
 }
 
-export async function appendAudit(db: Db, input: AuditInput, now: Date = new Date()): Promise<{ seq: number; hash: string }> {
+export function eventHashV2(prevHash: string, e: {
+  tenantId: string; seq: number; type: string; actionId: string | null; actorRef: string | null; dataDigest: string; createdAt: Date;
+}): string {
+  const body = canonical({
+    v: 2, tenantId: e.tenantId, seq: e.seq, type: e.type, actionId: e.actionId, actorRef: e.actorRef, dataDigest: e.dataDigest,
+    createdAt: e.createdAt.toISOString(),
+  });
+  return createHash('sha256').update(prevHash).update('|').update(body).digest('hex');
+}
+
+const headMessage = (tenantId: string, seq: number, hash: string) => `${tenantId}|${seq}|${hash}`;
+
+export const lockAudit = (tx: Tx, tenantId: string) => tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'audit:' + tenantId}))`);
+
+/**
+ * Appends one event. With a Sealer the actor is bound through its pseudonym and the head is
+ * signed; without one (tests, tools) actor_ref is the raw actor and the head is unsigned.
+ */
+export async function appendAudit(db: Db, input: AuditInput, now: Date = new Date(), sealer?: Sealer): Promise<{ seq: number; hash: string }> {
+  const actor = input.actor ?? null;
+  const actorRef = actor === null ? null : sealer ? await sealer.pseudonym(input.tenantId, actor) : actor;
+  const data = input.data ?? {};
+  const dataDigest = digestOf(data);
   return db.transaction(async (tx) => {
-    await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'audit:' + input.tenantId}))`);
-    const [last] = await tx
-      .select({ seq: auditEvents.seq, hash: auditEvents.hash })
-      .from(auditEvents)
-      .where(eq(auditEvents.tenantId, input.tenantId))
-      .orderBy(sql`${auditEvents.seq} desc`)
-      .limit(1);
-    const seq = (last?.seq ?? 0) + 1;
-    const prevHash = last?.hash ?? GENESIS;
+    await lockAudit(tx, input.tenantId);
+    const [last] = await tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents)
+      .where(eq(auditEvents.tenantId, input.tenantId)).orderBy(desc(auditEvents.seq)).limit(1);
+    // After retention removed every row, the chain continues from the signed head.
+    const [head] = last ? [] : await tx.select().from(auditHeads).where(eq(auditHeads.tenantId, input.tenantId));
+    const seq = (last?.seq ?? head?.seq ?? 0) + 1;
+    const prevHash = last?.hash ?? head?.hash ?? GENESIS;
     // Postgres keeps microseconds, JS Dates milliseconds: hash what will be read back.
     const createdAt = new Date(Math.floor(now.getTime()));
-    const row = {
-      tenantId: input.tenantId, seq, type: input.type, actionId: input.actionId ?? null,
-      actor: input.actor ?? null, data: input.data ?? {}, createdAt,
-    };
-    const hash = eventHash(prevHash, row);
+    const row = { tenantId: input.tenantId, seq, type: input.type, actionId: input.actionId ?? null, actor, actorRef, data, dataDigest, createdAt };
+    const hash = eventHashV2(prevHash, row);
     await tx.insert(auditEvents).values({ ...row, prevHash, hash });
+    const sig = sealer ? sealer.keyring.sign('audit-head', headMessage(input.tenantId, seq, hash)) : { kid: null, mac: null };
+    await tx.insert(auditHeads).values({ tenantId: input.tenantId, seq, hash, ...sig, updatedAt: createdAt })
+      .onConflictDoUpdate({ target: auditHeads.tenantId, set: { seq, hash, ...sig, updatedAt: createdAt } });
     return { seq, hash };
   });
+}
+
+/** Runs fn in a transaction allowed to rewrite or delete audit rows (retention, forget-me, tenant deletion). */
+export async function withAuditMaintenance<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select set_config('hoist.audit_maintenance', 'on', true)`);
+    return fn(tx);
+  });
+}
+
+/**
+ * Cuts the front of a tenant's chain: every event created before `before` goes, and a signed
+ * checkpoint (seq and hash of the last removed event) lets verification start after it.
+ */
+export async function pruneAudit(db: Db, tenantId: string, before: Date, keyring: Keyring): Promise<number> {
+  return withAuditMaintenance(db, async (tx) => {
+    await lockAudit(tx, tenantId);
+    const [cut] = await tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents)
+      .where(and(eq(auditEvents.tenantId, tenantId), lt(auditEvents.createdAt, before)))
+      .orderBy(desc(auditEvents.seq)).limit(1);
+    if (!cut) return 0;
+    const sig = keyring.sign('audit-checkpoint', headMessage(tenantId, cut.seq, cut.hash));
+    await tx.insert(auditCheckpoints).values({ tenantId, seq: cut.seq, hash: cut.hash, ...sig }).onConflictDoNothing();
+    const gone = await tx.delete(auditEvents).where(and(eq(auditEvents.tenantId, tenantId), lte(auditEvents.seq, cut.seq))).returning({ id: auditEvents.id });
+    return gone.length;
+  });
+}
+
+/** Re-signs heads and checkpoints whose MAC is valid under a previous master key (after master rotation). */
+export async function resignAudit(db: Db, keyring: Keyring): Promise<{ resigned: number; invalid: number }> {
+  let resigned = 0;
+  let invalid = 0;
+  for (const h of await db.select().from(auditHeads)) {
+    if (!h.kid || !h.mac || h.kid === keyring.current.kid) continue;
+    const msg = headMessage(h.tenantId, h.seq, h.hash);
+    if (!keyring.check('audit-head', msg, h.kid, h.mac)) { invalid++; continue; }
+    const r = await db.update(auditHeads).set(keyring.sign('audit-head', msg))
+      .where(and(eq(auditHeads.tenantId, h.tenantId), eq(auditHeads.seq, h.seq), eq(auditHeads.mac, h.mac))).returning();
+    resigned += r.length;
+  }
+  for (const c of await db.select().from(auditCheckpoints)) {
+    if (c.kid === keyring.current.kid) continue;
+    const msg = headMessage(c.tenantId, c.seq, c.hash);
+    if (!keyring.check('audit-checkpoint', msg, c.kid, c.mac)) { invalid++; continue; }
+    await db.update(auditCheckpoints).set(keyring.sign('audit-checkpoint', msg))
+      .where(and(eq(auditCheckpoints.tenantId, c.tenantId), eq(auditCheckpoints.seq, c.seq)));
+    resigned++;
+  }
+  return { resigned, invalid };
 }
 
 export interface VerifyResult {
   ok: boolean;
   tenants: number;
   events: number;
+  /** Events whose raw actor could not be checked against its pseudonym (verify ran without keys). */
+  unchecked?: number;
   /** The first bad event, when not ok. */
   firstBad?: { tenantId: string; seq: number; id: number; reason: string };
 }
 
-export async function verifyAudit(db: Db, tenantId?: string): Promise<VerifyResult> {
-  const tenantIds = tenantId
-    ? [tenantId]
-    : (await db.selectDistinct({ t: auditEvents.tenantId }).from(auditEvents)).map((r) => r.t);
+/**
+ * Recomputes every chain (or one tenant's) from its latest checkpoint to its head. With a
+ * Sealer, checkpoint and head MACs and raw actors are checked too; without one, links and
+ * hashes only.
+ */
+export async function verifyAudit(db: Db, tenantId?: string, sealer?: Sealer): Promise<VerifyResult> {
+  const tenantIds = tenantId ? [tenantId] : [...new Set([
+    ...(await db.selectDistinct({ t: auditEvents.tenantId }).from(auditEvents)).map((r) => r.t),
+    ...(await db.select({ t: auditHeads.tenantId }).from(auditHeads)).map((r) => r.t),
+  ])].sort();
   let events = 0;
+  let unchecked = 0;
+  const keyring = sealer?.keyring;
   for (const t of tenantIds) {
-    let prev = GENESIS;
-    let expectedSeq = 1;
+    const fail = (seq: number, id: number, reason: string): VerifyResult =>
+      ({ ok: false, tenants: tenantIds.length, events, unchecked, firstBad: { tenantId: t, seq, id, reason } });
+    const [cp] = await db.select().from(auditCheckpoints).where(eq(auditCheckpoints.tenantId, t)).orderBy(desc(auditCheckpoints.seq)).limit(1);
+    if (cp && keyring && !keyring.get(cp.kid)) return fail(cp.seq, 0, `the retention checkpoint is signed by master key ${cp.kid}, which is not configured`);
+    if (cp && keyring && !keyring.check('audit-checkpoint', headMessage(t, cp.seq, cp.hash), cp.kid, cp.mac)) {
+      return fail(cp.seq, 0, 'the retention checkpoint signature is invalid: the checkpoint was forged or edited');
+    }
+    let prev = cp?.hash ?? GENESIS;
+    let expectedSeq = (cp?.seq ?? 0) + 1;
+    let lastId = 0;
+    let lastV2 = false;
+    let after = cp?.seq ?? 0;
     const pageSize = 5000;
-    let after = 0;
     for (;;) {
-      const rows = await db.select().from(auditEvents)
-        .where(sql`${auditEvents.tenantId} = ${t} and ${auditEvents.seq} > ${after}`)
+      const rows = await db.select().from(auditEvents).where(and(eq(auditEvents.tenantId, t), gt(auditEvents.seq, after)))
         .orderBy(asc(auditEvents.seq)).limit(pageSize);
       for (const r of rows) {
         events++;
-        const bad = (reason: string): VerifyResult => ({ ok: false, tenants: tenantIds.length, events, firstBad: { tenantId: t, seq: r.seq, id: r.id, reason } });
-        if (r.seq !== expectedSeq) return bad(`expected seq ${expectedSeq}, found ${r.seq}: an event is missing or was inserted`);
-        if (r.prevHash !== prev) return bad('prev_hash does not match the previous event: an event was removed, inserted or edited');
-        const h = eventHash(prev, { ...r, actionId: r.actionId, actor: r.actor });
-        if (h !== r.hash) return bad('hash does not match the row: the event was edited');
+        if (r.seq !== expectedSeq) return fail(r.seq, r.id, `expected seq ${expectedSeq}, found ${r.seq}: an event is missing or was inserted`);
+        if (r.prevHash !== prev) return fail(r.seq, r.id, 'prev_hash does not match the previous event: an event was removed, inserted or edited');
+        if (r.dataDigest === null) {
+          if (eventHash(prev, r) !== r.hash) return fail(r.seq, r.id, 'hash does not match the row: the event was edited');
+        } else {
+          if (!isErased(r.data) && digestOf(r.data) !== r.dataDigest) return fail(r.seq, r.id, 'data does not match its digest: the event was edited');
+          if (eventHashV2(prev, { ...r, dataDigest: r.dataDigest }) !== r.hash) return fail(r.seq, r.id, 'hash does not match the row: the event was edited');
+          const actorBad = await actorMismatch(r.tenantId, r.actor, r.actorRef, sealer);
+          if (actorBad === 'unchecked') unchecked++;
+          else if (actorBad) return fail(r.seq, r.id, `${actorBad}: the event was edited`);
+        }
         prev = r.hash;
+        lastId = r.id;
+        lastV2 = r.dataDigest !== null;
         expectedSeq++;
       }
       if (rows.length < pageSize) break;
       after = rows[rows.length - 1]!.seq;
     }
+    const lastSeq = expectedSeq - 1;
+    const [head] = await db.select().from(auditHeads).where(eq(auditHeads.tenantId, t));
+    if (!head) {
+      if (lastSeq > 0) return fail(lastSeq, lastId, 'the chain has no head record: it was deleted');
+      continue;
+    }
+    if (head.seq !== lastSeq || head.hash !== prev) {
+      return fail(Math.min(head.seq, lastSeq + 1), lastId, `the chain ends at seq ${lastSeq} but its head says seq ${head.seq}: events were truncated from the tail or the head was edited`);
+    }
+    if (keyring) {
+      if (head.kid && head.mac) {
+        if (!keyring.get(head.kid)) return fail(head.seq, lastId, `the head is signed by master key ${head.kid}, which is not configured (HOIST_MASTER_KEY_PREVIOUS?)`);
+        if (!keyring.check('audit-head', headMessage(t, head.seq, head.hash), head.kid, head.mac)) {
+          return fail(head.seq, lastId, 'the head signature is invalid: the head was forged or edited');
+        }
+      } else if (lastV2 && (await db.select({ v: tenantKeys.version }).from(tenantKeys).where(eq(tenantKeys.tenantId, t)).limit(1)).length) {
+        // New appends for a tenant with key material always sign the head (only heads backfilled
+        // by migration 0004 over legacy v1 rows are unsigned): an unsigned one was rewritten.
+        return fail(head.seq, lastId, 'the head is not signed: it was rewritten');
+      }
+    }
   }
-  return { ok: true, tenants: tenantIds.length, events };
+  return { ok: true, tenants: tenantIds.length, events, unchecked };
+}
+
+async function actorMismatch(tenantId: string, actor: string | null, actorRef: string | null, sealer?: Sealer): Promise<string | 'unchecked' | undefined> {
+  if (actor === null) return actorRef === null ? undefined : 'actor was removed';
+  if (actor === actorRef) return undefined;
+  if (actorRef === null || !isPseudonym(actorRef)) return 'actor does not match actor_ref';
+  if (!sealer) return 'unchecked';
+  return (await sealer.pseudonym(tenantId, actor)) === actorRef ? undefined : 'actor does not match its pseudonym';
 }
 
 /** The AuditLog port (bot/core/ports.ts) over this table. */
-export function createAuditLog(db: Db, clock: { now(): Date }) {
+export function createAuditLog(db: Db, clock: { now(): Date }, sealer?: Sealer) {
   return {
     async append(e: AuditInput): Promise<void> {
-      await appendAudit(db, e, clock.now());
+      await appendAudit(db, e, clock.now(), sealer);
     },
   };
 }

@@ -3,7 +3,7 @@
  * (`... WHERE status = 'pending'`) so two concurrent approvals, a retried job or a
  * redelivered event can each win at most once; callers read the returned row to know.
  */
-import { and, desc, eq, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, lt } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { actions, apps, deployments, envVars, processedEvents, roles, sealedSecrets, tenants } from './schema/index.ts';
 
@@ -34,6 +34,12 @@ export class Store {
   async removeRole(tenantId: string, userId: string): Promise<boolean> {
     const r = await this.db.delete(roles).where(and(eq(roles.tenantId, tenantId), eq(roles.userId, userId))).returning();
     return r.length > 0;
+  }
+
+  /** tenants.settings (e.g. `registries`, the image registry allowlist); {} for an unknown tenant. */
+  async tenantSettings(tenantId: string): Promise<Record<string, unknown>> {
+    const [t] = await this.db.select({ s: tenants.settings }).from(tenants).where(eq(tenants.id, tenantId));
+    return (t?.s ?? {}) as Record<string, unknown>;
   }
 
   // ── apps ──
@@ -90,7 +96,7 @@ export class Store {
   async approveAction(id: string, tenantId: string, by: string, now: Date): Promise<ActionRow | undefined> {
     const [row] = await this.db.update(actions)
       .set({ status: 'approved', decidedBy: by, decidedAt: now })
-      .where(and(eq(actions.id, id), eq(actions.tenantId, tenantId), eq(actions.status, 'pending'), sql`${actions.expiresAt} > ${now}`))
+      .where(and(eq(actions.id, id), eq(actions.tenantId, tenantId), eq(actions.status, 'pending'), gt(actions.expiresAt, now)))
       .returning();
     return row;
   }
@@ -114,7 +120,7 @@ export class Store {
   /** Approved actions that never reached the queue (outbox reconciliation). */
   async approvedNotEnqueued(olderThan: Date): Promise<ActionRow[]> {
     return this.db.select().from(actions)
-      .where(and(eq(actions.status, 'approved'), sql`${actions.enqueuedAt} is null`, lt(actions.decidedAt, olderThan)));
+      .where(and(eq(actions.status, 'approved'), isNull(actions.enqueuedAt), lt(actions.decidedAt, olderThan)));
   }
 
   async recentActions(tenantId: string, app: string, limit: number): Promise<ActionRow[]> {

@@ -16,6 +16,8 @@ export interface ConversationRef {
   channelId: string;
   /** Thread root (Slack thread_ts, Discord thread id); replies go there. */
   threadId?: string;
+  /** Answers go privately to this user (`slack:U…`), e.g. a slash-command status query. Stored with the action: JSON only. */
+  ephemeralTo?: string;
 }
 
 export interface InboundMessage {
@@ -67,6 +69,21 @@ export interface ChatAdapter {
   update(conv: ConversationRef, ref: MessageRef, msg: Outbound): Promise<void>;
   /** A message only `userId` sees (refusals of clicks); platforms without it post normally. */
   notify(conv: ConversationRef, userId: string, text: string): Promise<void>;
+  /**
+   * Ask `userId` privately for the value of `key` (Slack: a modal). The answer comes back as an
+   * ordinary message `set KEY=<value> on app`, so it is sealed by the same redact stage.
+   */
+  askSecret?(conv: ConversationRef, req: SecretRequest): Promise<void>;
+  /** Sends `userId` a file in a direct message (privacy export); platforms without it get a local path instead. */
+  upload?(conv: ConversationRef, userId: string, filename: string, content: string): Promise<void>;
+}
+
+export interface SecretRequest {
+  userId: string;
+  /** The inbound event that asked (lets the adapter use its trigger, e.g. Slack's trigger_id). */
+  eventId: string;
+  key: string;
+  app: string;
 }
 
 export interface ParsedIntent {

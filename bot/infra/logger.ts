@@ -23,5 +23,6 @@ export function createLogger(opts: { level: string; file?: string; base?: object
     base: opts.base ?? {},
     redact: { paths: ['*.token', '*.password', '*.secret', '*.apiKey', '*.masterKey', 'config.*'], censor: '[redacted]' },
   }, dest);
-  return Object.assign(l as unknown as Logger, { flush: () => l.flush() });
+  const flush = l.flush.bind(l);
+  return Object.assign(l as unknown as Logger, { flush: () => flush() });
 }

@@ -3,7 +3,7 @@
  * enableOfflineQueue=false so a down Redis fails the call at once instead of blocking a
  * chat ack; the approved row in Postgres is the outbox the reconciler re-enqueues from.
  */
-import { Queue, Worker, type Job } from 'bullmq';
+import { Queue, Worker, type Job, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
   ACTION_JOB_OPTIONS, ActionJobSchema, QUEUES, RESULT_JOB_OPTIONS, ResultEventSchema,
@@ -47,7 +47,8 @@ export function createResultPublisher(o: QueueOptions) {
   return {
     async publish(e: ResultEvent) {
       const data = ResultEventSchema.parse(e);
-      const jobId = e.kind === 'result' ? `${e.actionId}:result` : `${e.actionId}:p:${e.seq}`;
+      // No ':' in custom job ids: BullMQ 6 rejects them (only legacy 3-part repeat ids pass).
+      const jobId = e.kind === 'result' ? `${e.actionId}.result` : `${e.actionId}.p.${e.seq}`;
       await queue.add(e.kind, data, { ...RESULT_JOB_OPTIONS, jobId });
     },
     async close() {
@@ -57,9 +58,13 @@ export function createResultPublisher(o: QueueOptions) {
   };
 }
 
-export function createWorker<T>(name: string, o: QueueOptions, handler: (job: Job<T>) => Promise<void>, concurrency: number): Worker<T> {
+export function createWorker<T>(
+  name: string, o: QueueOptions, handler: (job: Job<T>, token?: string) => Promise<void>, concurrency: number,
+  /** Lock and stalled-check timing (tests shorten them to exercise crash recovery). */
+  timing: Pick<WorkerOptions, 'lockDuration' | 'stalledInterval' | 'maxStalledCount'> = {},
+): Worker<T> {
   const connection = redisConnection(o.redisUrl, false);
-  const w = new Worker<T>(name, handler, { connection, prefix: o.prefix, concurrency, autorun: true });
+  const w = new Worker<T>(name, handler, { connection, prefix: o.prefix, concurrency, autorun: true, ...timing });
   w.on('closed', () => connection.disconnect());
   return w;
 }

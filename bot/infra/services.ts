@@ -18,10 +18,26 @@ export interface Services {
   dbh: DbHandle;
   redisUrl: string;
   masterKey: Buffer;
+  /** Previous master keys still accepted for unwrapping (db/crypto.ts Keyring) until `hoist keys rotate`. */
+  previousMasterKeys?: Buffer[];
   close(): Promise<void>;
 }
 
-function masterKeyFrom(config: Config, mode: Mode): Buffer {
+/** Where console mode keeps its master key, and the keys it replaced until everything is re-wrapped. */
+export const masterKeyFiles = (config: Config) => {
+  const dir = resolve(config.HOIST_DATA_DIR);
+  return { dir, current: join(dir, 'master.key'), previous: join(dir, 'master.key.previous') };
+};
+
+/** HOIST_MASTER_KEY_PREVIOUS, else the lines of $HOIST_DATA_DIR/master.key.previous (written by `hoist keys rotate --new-master`). */
+export function previousMasterKeysFrom(config: Config): Buffer[] {
+  if (config.HOIST_MASTER_KEY_PREVIOUS) return config.HOIST_MASTER_KEY_PREVIOUS.split(',').map((k) => parseMasterKey(k.trim()));
+  const file = masterKeyFiles(config).previous;
+  if (config.HOIST_MASTER_KEY || !existsSync(file)) return [];
+  return readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter(Boolean).map(parseMasterKey);
+}
+
+export function masterKeyFrom(config: Config, mode: Mode): Buffer {
   if (config.HOIST_MASTER_KEY) return parseMasterKey(config.HOIST_MASTER_KEY);
   if (mode !== 'console' && mode !== 'start' && mode !== 'cli') throw new HoistError('config_invalid', 'HOIST_MASTER_KEY is required');
   const dir = resolve(config.HOIST_DATA_DIR);
@@ -71,7 +87,7 @@ export async function openServices(config: Config, mode: Mode): Promise<Services
     await checkRedis(redisUrl);
     const dbh = await openDb(config);
     return {
-      dbh, redisUrl, masterKey,
+      dbh, redisUrl, masterKey, previousMasterKeys: previousMasterKeysFrom(config),
       async close() {
         await dbh.close();
         await stopRedis?.();

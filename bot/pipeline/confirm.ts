@@ -5,7 +5,7 @@
  * the card. Nothing runs until a conditional UPDATE approves the row.
  */
 import { randomBytes } from 'node:crypto';
-import type { Intent } from '../../workers/contract/index.ts';
+import { allowlistFrom, displaySource, imageRegistry, registryAllowed, sourceProblem, type Intent } from '../../workers/contract/index.ts';
 import type { ActionRow, AppRow, Store } from '../../db/repo.ts';
 import { HoistError } from '../core/errors.ts';
 import type { CardView } from '../core/types.ts';
@@ -27,6 +27,9 @@ export interface ResolvedAction {
   key?: string;
   valuePlaceholder?: string;
   deployment?: string;
+  /** Git source to build from (deploy from <url>[#ref]); the image is built by the workers. */
+  source?: string;
+  ref?: string;
 }
 
 async function requireApp(store: Store, tenantId: string, name: string): Promise<AppRow> {
@@ -39,10 +42,20 @@ async function requireApp(store: Store, tenantId: string, name: string): Promise
 export async function resolveAction(store: Store, tenantId: string, intent: Intent): Promise<ResolvedAction> {
   const name = intent.app!;
   if (intent.action === 'deploy') {
-    if (intent.source) {
-      throw new HoistError('invalid_request', 'Building from a git source is not available yet; build the image and deploy it with: deploy <app> image <ref>.');
-    }
     const existing = await store.getApp(tenantId, name);
+    // A bare "deploy <app>" of an app built from git rebuilds its source (at its ref).
+    const kept = (existing?.settings ?? {}) as { source?: string; ref?: string };
+    const source = intent.source ?? (intent.image ? undefined : kept.source);
+    if (source) {
+      const ref = intent.source ? intent.ref : (intent.ref ?? kept.ref);
+      const problem = sourceProblem(source, ref);
+      if (problem) throw new HoistError('invalid_request', problem);
+      return {
+        app: name, source, ...(ref ? { ref } : {}), port: intent.port ?? existing?.port ?? undefined,
+        replicas: intent.replicas ?? existing?.replicas ?? 1,
+        environment: intent.environment ?? existing?.environment ?? 'default',
+      };
+    }
     let image = intent.image;
     if (image?.startsWith(':')) {
       if (!existing) throw new HoistError('app_not_found', `No app named ${name} to take a tag from; create it with: deploy ${name} image <ref>${image}.`);
@@ -50,6 +63,9 @@ export async function resolveAction(store: Store, tenantId: string, intent: Inte
     }
     image ??= existing?.image;
     if (!image) throw new HoistError('app_not_found', `No app named ${name} yet; to create it say: deploy ${name} image <ref> [port <n>].`);
+    if (!registryAllowed(image, allowlistFrom(await store.tenantSettings(tenantId)))) {
+      throw new HoistError('forbidden', `Images from ${imageRegistry(image)} are not allowed in this workspace; an admin can add that registry to the allowlist. Nothing was proposed.`);
+    }
     return {
       app: name, image, port: intent.port ?? existing?.port ?? undefined,
       replicas: intent.replicas ?? existing?.replicas ?? 1,
@@ -89,6 +105,7 @@ const VERB: Record<string, string> = {
 export function cardFor(action: Pick<ActionRow, 'id' | 'kind' | 'requestedBy' | 'expiresAt'>, r: ResolvedAction): CardView {
   const details: string[] = [];
   if (r.image) details.push(`image: ${r.image}`);
+  if (r.source) details.push(`source: ${displaySource(r.source)}${r.ref ? ` at ${r.ref}` : ' (default branch)'} (built by Hoist)`);
   if (r.port !== undefined) details.push(`port: ${r.port} (published on a free host port)`);
   if (r.replicas !== undefined) details.push(`replicas: ${r.replicas}`);
   if (r.deployment) details.push(`to deployment: ${r.deployment}`);

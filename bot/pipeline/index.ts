@@ -8,7 +8,7 @@ import { MUTATING, WORKER_READS } from '../../workers/contract/index.ts';
 import type { Sealer } from '../../db/crypto.ts';
 import type { Store } from '../../db/repo.ts';
 import { HoistError, isHoistError, userMessageFor } from '../core/errors.ts';
-import type { ActionQueue, AuditLog } from '../core/ports.ts';
+import type { ActionQueue, AuditLog, PrivacyPort } from '../core/ports.ts';
 import type { ChatAdapter, Clock, ConversationRef, Decision, InboundMessage, Logger, Platform } from '../core/types.ts';
 import { answerApps, answerHistory, answerRole, HELP, PRIVACY_TEXT } from './answer.ts';
 import { authorize, authorizeApproval } from './authorize.ts';
@@ -26,6 +26,8 @@ export interface PipelineDeps {
   clock: Clock;
   logger: Logger;
   llm?: IntentParser;
+  /** Content mode, usage analytics, privacy answers, export and forget-me (db/privacy/service.ts). */
+  privacy?: PrivacyPort;
   /** Role of a user without an explicit grant (bootstrap admins, console users). */
   defaultRole: (tenantId: string, userId: string) => Role | undefined;
   /** Told of every enqueued action (the console waits for their results before exiting). */
@@ -52,16 +54,22 @@ export class Pipeline {
   async handleMessage(msg: InboundMessage): Promise<void> {
     const { store, audit, clock } = this.d;
     const log = this.d.logger.child({ tenant: msg.tenantId, event: msg.eventId });
+    const startedAt = clock.now().getTime();
+    const usage = { command: 'unparsed', outcome: 'ok' };
     try {
       await store.ensureTenant(msg.tenantId, msg.platform);
       const red = redactMessage(msg.text);
-      await audit.append({ tenantId: msg.tenantId, type: 'message.received', actor: msg.userId, data: { text: red.text, platform: msg.platform } });
+      // Minimal content mode: no message text is stored anywhere, only what was asked for.
+      const minimal = (await this.d.privacy?.contentMode(msg.tenantId)) === 'minimal';
+      await audit.append({ tenantId: msg.tenantId, type: 'message.received', actor: msg.userId, data: minimal ? { platform: msg.platform } : { text: red.text, platform: msg.platform } });
       const notice = secretNotice(red.kinds);
       if (notice) await this.say(msg.conversation, notice);
       const { intent, parser } = await parseIntent(red.text, this.d.llm, {
-        tenantId: msg.tenantId, apps: async () => (await store.listApps(msg.tenantId)).map((a) => a.name),
+        tenantId: msg.tenantId, userId: msg.userId, conversation: msg.conversation,
+        apps: async () => (await store.listApps(msg.tenantId)).map((a) => ({ name: a.name, environment: a.environment })),
       });
-      await audit.append({ tenantId: msg.tenantId, type: 'intent.parsed', actor: msg.userId, data: { intent, parser } });
+      usage.command = intent.action === 'privacy' ? `privacy.${intent.request ?? 'show'}` : intent.action;
+      await audit.append({ tenantId: msg.tenantId, type: 'intent.parsed', actor: msg.userId, data: { intent: minimal ? { ...intent, reason: undefined } : intent, parser } });
       const role = await this.roleOf(msg.tenantId, msg.userId);
       try {
         authorize(role, intent);
@@ -77,8 +85,16 @@ export class Pipeline {
         case 'apps': return void (await this.say(conv, await answerApps(store, msg.tenantId)));
         case 'history': return void (await this.say(conv, await answerHistory(store, msg.tenantId, intent.app!, clock.now())));
         case 'privacy':
-          if (intent.request === 'show') return void (await this.say(conv, PRIVACY_TEXT));
-          throw new HoistError('invalid_request', `privacy ${intent.request === 'export' ? 'export' : 'forget me'} is not available yet; nothing was exported or erased.`);
+          if (intent.request === 'show') {
+            if (this.d.privacy) {
+              const sent = await this.d.llm?.describeSent?.(msg.tenantId, role === 'admin');
+              const text = await this.d.privacy.describe(msg.tenantId, msg.userId);
+              return void (await this.say(conv, sent ? `${text}\n${sent}` : text));
+            }
+            const sent = await this.d.llm?.describeSent?.(msg.tenantId, role === 'admin');
+            return void (await this.say(conv, sent ? `${PRIVACY_TEXT}\n${sent}` : PRIVACY_TEXT));
+          }
+          return void (await this.privacyRequest(msg, intent.request === 'export' ? 'export' : 'forget_me'));
         case 'grant': case 'revoke': {
           const text = await answerRole(store, msg.tenantId, msg.userId, intent);
           await audit.append({ tenantId: msg.tenantId, type: `role.${intent.action}`, actor: msg.userId, data: { user: intent.user, role: intent.role ?? null } });
@@ -86,6 +102,9 @@ export class Pipeline {
         }
         case 'set_env':
           if (!intent.value) {
+            await resolveAction(store, msg.tenantId, intent); // unknown app → clear answer before asking for a value
+            const chat = this.adapter(conv.platform);
+            if (chat.askSecret) return void (await chat.askSecret(conv, { userId: msg.userId, eventId: msg.eventId, key: intent.key!, app: intent.app! }));
             return void (await this.say(conv, `Send the value as: set ${intent.key}=<value> on ${intent.app} — it is sealed at once and never shown.`));
           }
           break;
@@ -104,10 +123,30 @@ export class Pipeline {
       if (!MUTATING.has(intent.action)) throw new HoistError('internal', `no handler for ${intent.action}`);
       await this.propose(msg, intent, await resolveAction(store, msg.tenantId, intent), red.secrets);
     } catch (e) {
+      usage.outcome = isHoistError(e) ? e.code : 'internal';
       log.warn({ err: isHoistError(e) ? e.code : String(e) }, 'message.failed');
       if (!isHoistError(e)) log.error({ err: e instanceof Error ? e.stack : String(e) }, 'message.crashed');
       await this.say(msg.conversation, userMessageFor(e)).catch((err: unknown) => log.error({ err: String(err) }, 'reply.failed'));
+    } finally {
+      await this.d.privacy?.recordUsage({ tenantId: msg.tenantId, userId: msg.userId, platform: msg.platform, ...usage, latencyMs: clock.now().getTime() - startedAt })
+        .catch((err: unknown) => log.warn({ err: String(err) }, 'analytics.failed'));
     }
+  }
+
+  /** privacy export (a file: DM'd where the platform can, else written locally) and forget me. */
+  private async privacyRequest(msg: InboundMessage, request: 'export' | 'forget_me'): Promise<void> {
+    const p = this.d.privacy;
+    if (!p) throw new HoistError('invalid_request', 'Privacy requests are not available in this deployment; nothing was exported or erased.');
+    const conv = msg.conversation;
+    if (request === 'forget_me') return void (await this.say(conv, await p.forgetMe(msg.tenantId, msg.userId)));
+    const file = await p.exportTenant(msg.tenantId, msg.userId);
+    const chat = this.adapter(conv.platform);
+    if (chat.upload) {
+      await chat.upload(conv, msg.userId, file.filename, file.content);
+      return void (await this.say(conv, `I sent you the export ${file.filename} as a direct message.`));
+    }
+    const path = await p.saveExport(file);
+    await this.say(conv, `Export written to ${path} (JSON: apps, deployments, actions, audit events, settings, env var names — never values — and roles).`);
   }
 
   private async propose(msg: InboundMessage, intent: Parameters<typeof resolveAction>[2], resolved: ResolvedAction, secrets: Map<string, string>) {

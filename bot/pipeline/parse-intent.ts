@@ -1,18 +1,45 @@
 /**
- * Stage 3: parse intent. Accepts only RedactedText: the offline grammar first; the LLM
- * (when configured, its own issue) only when the grammar cannot read the message.
+ * Stage 3: parse intent. Accepts only RedactedText: the offline grammar first (fast, free,
+ * deterministic); the LLM only when the grammar cannot read the message and the tenant has
+ * it on. The LLM proposes; the intent it returns is checked like any other input.
  */
 import type { Intent } from '../../workers/contract/index.ts';
-import type { ParsedIntent, RedactedText } from '../core/types.ts';
+import type { ConversationRef, ParsedIntent, RedactedText } from '../core/types.ts';
 import { parseGrammar } from './grammar.ts';
 
-/** An LLM-backed parser for free text; absent means grammar only. */
-export interface IntentParser {
-  parse(text: RedactedText, context: { tenantId: string; apps: string[] }): Promise<Intent>;
+export interface AppRef {
+  name: string;
+  environment: string;
 }
 
-export async function parseIntent(text: RedactedText, llm: IntentParser | undefined, context: { tenantId: string; apps: () => Promise<string[]> }): Promise<ParsedIntent> {
+export interface ParseContext {
+  tenantId: string;
+  userId: string;
+  /** The thread the message belongs to: earlier (redacted) messages give the LLM context. */
+  conversation: ConversationRef;
+  apps: () => Promise<AppRef[]>;
+}
+
+/**
+ * An LLM-backed parser for free text; absent means grammar only. `parse` returns undefined
+ * when the LLM is off for the tenant (the grammar's answer stands); on failure it returns
+ * `unknown` with a sentence saying so, never throws for network trouble.
+ */
+export interface IntentParser {
+  parse(text: RedactedText, context: ParseContext): Promise<Intent | undefined>;
+  /** Told of each message the grammar read, so later free text in the thread has context. */
+  observe?(text: RedactedText, context: ParseContext): Promise<void>;
+  /** For `privacy`: what was sent to the model for this tenant (the requests themselves for admins). */
+  describeSent?(tenantId: string, admin: boolean): Promise<string | undefined>;
+}
+
+export async function parseIntent(text: RedactedText, llm: IntentParser | undefined, context: ParseContext): Promise<ParsedIntent> {
   const intent = parseGrammar(text);
-  if (intent.action !== 'unknown' || !llm) return { intent, parser: 'grammar' };
-  return { intent: await llm.parse(text, { tenantId: context.tenantId, apps: await context.apps() }), parser: 'llm' };
+  if (!llm) return { intent, parser: 'grammar' };
+  if (intent.action !== 'unknown') {
+    await llm.observe?.(text, context);
+    return { intent, parser: 'grammar' };
+  }
+  const proposed = await llm.parse(text, context);
+  return proposed ? { intent: proposed, parser: 'llm' } : { intent, parser: 'grammar' };
 }

@@ -1,7 +1,7 @@
 /**
  * Stage 7: report. Consumes worker result events and answers in the action's thread:
  * progress lines edit one progress message (posted on the first line), the result is
- * posted once. Result job ids are `<action>:result`, so a replay cannot post twice;
+ * posted once. Result job ids are `<action>.result`, so a replay cannot post twice;
  * the `action.reported` audit event is written once per action.
  */
 import { ResultEventSchema, type ResultEvent } from '../../workers/contract/index.ts';

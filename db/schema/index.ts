@@ -18,8 +18,7 @@ const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' 
 export const tenants = pgTable('tenants', {
   id: text('id').primaryKey(),
   platform: text('platform').notNull(),
-  /** Tenant data key wrapped by the master key (AES-256-GCM); null until first use. */
-  wrappedKey: bytea('wrapped_key'),
+  /** Current data key version (the keys themselves live wrapped in tenant_keys, db/crypto.ts). */
   keyVersion: integer('key_version').notNull().default(1),
   settings: jsonb('settings').notNull().default(sql`'{}'::jsonb`),
   createdAt: ts('created_at').notNull().defaultNow(),
@@ -49,6 +48,8 @@ export const apps = pgTable(
     /** Desired state: running or stopped. */
     desired: text('desired').notNull().default('running'),
     currentDeploymentId: text('current_deployment_id'),
+    /** Deploy settings: source, ref, dockerfile, healthPath, target, endpointPort (workers/deploy). */
+    settings: jsonb('settings').notNull().default(sql`'{}'::jsonb`),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
@@ -111,6 +112,11 @@ export const deployments = pgTable(
     /** running → succeeded|failed; a later success marks the previous one superseded. */
     status: text('status').notNull(),
     hostPorts: jsonb('host_ports').notNull().default(sql`'[]'::jsonb`),
+    /** Git source (URL without credentials) and the commit built, for source deploys. */
+    source: text('source'),
+    commitSha: text('commit_sha'),
+    /** Rollout config kept for one-click rollback: healthPath, target. */
+    config: jsonb('config').notNull().default(sql`'{}'::jsonb`),
     error: text('error'),
     createdAt: ts('created_at').notNull().defaultNow(),
     finishedAt: ts('finished_at'),
@@ -140,7 +146,11 @@ export const auditEvents = pgTable(
     type: text('type').notNull(),
     actionId: text('action_id'),
     actor: text('actor'),
+    /** Keyed pseudonym of actor (db/audit.ts): the hash covers this, so forget-me can replace actor. */
+    actorRef: text('actor_ref'),
     data: jsonb('data').notNull(),
+    /** sha256 of canonical data; the hash covers this, so content can be erased and the chain still verifies. */
+    dataDigest: text('data_digest'),
     createdAt: ts('created_at').notNull(),
     prevHash: text('prev_hash').notNull(),
     hash: text('hash').notNull(),
@@ -158,3 +168,7 @@ export const processedEvents = pgTable(
   },
   (t) => [primaryKey({ columns: [t.platform, t.eventId] })],
 );
+
+export * from './llm.ts';
+export * from './deploy.ts';
+export * from './privacy.ts';

@@ -65,6 +65,7 @@ describe('pipeline against real PostgreSQL, Redis and Docker', () => {
 
   it('keeps a verifiable audit chain with every stage of an action', async () => {
     const r = await verifyAudit(h.fx.dbh.db, h.tenantId);
+    expect(r.firstBad).toBeUndefined();
     expect(r.ok).toBe(true);
     const rows = await h.fx.dbh.db.query.auditEvents.findMany({ where: (a, { eq: e }) => e(a.tenantId, h.tenantId) });
     const types = new Set(rows.map((r) => r.type));

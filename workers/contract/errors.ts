@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'image_not_found'
   | 'docker_unreachable'
   | 'rollout_unhealthy'
+  | 'build_failed'
   | 'no_previous_deployment'
   | 'tenant_mismatch'
   | 'message_too_large'
@@ -55,6 +56,7 @@ export function userMessageFor(e: unknown): string {
     case 'image_not_found':
     case 'docker_unreachable':
     case 'rollout_unhealthy':
+    case 'build_failed':
     case 'no_previous_deployment':
     case 'tenant_mismatch':
     case 'message_too_large':

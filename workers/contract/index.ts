@@ -1,3 +1,5 @@
 export * from './intent.ts';
 export * from './jobs.ts';
 export * from './errors.ts';
+export * from './registry.ts';
+export * from './source.ts';

@@ -16,6 +16,10 @@ export interface DeploySpec {
   replicas: number;
   /** Decrypted env values: exist only inside the worker, never logged. */
   env: Record<string, string>;
+  /** HTTP path probed for health when the image has no HEALTHCHECK (else TCP). */
+  healthPath?: string;
+  /** May the image be pulled when it is not on the engine (tenant registry allowlist)? Default true. */
+  pull?: boolean;
 }
 
 export interface ReplicaInfo {
@@ -32,7 +36,12 @@ export interface DeployResult {
   replicas: ReplicaInfo[];
   /** Published host ports of the new replicas, in replica order. */
   hostPorts: number[];
+  /** The app's stable address when the target gives one (host:port), surviving deployments. */
+  endpoint?: string;
 }
+
+/** A replica as the reconciler sees it: any tenant's, found by the hoist.managed label. */
+export type ManagedReplica = ReplicaInfo & { tenantId: string; app: string; createdAt: number };
 
 export type ProgressFn = (line: string) => void | Promise<void>;
 
@@ -50,4 +59,8 @@ export interface Deployer {
   remove(tenantId: string, app?: string): Promise<number>;
   /** Engine reachable? Throws docker_unreachable otherwise. */
   ping(): Promise<void>;
+  /** Every replica Hoist manages on this target, across tenants (the reconciler's view). */
+  listManaged(): Promise<ManagedReplica[]>;
+  /** Removes one replica (or service task set) after checking it belongs to `tenantId`. */
+  removeReplica(tenantId: string, containerId: string): Promise<void>;
 }

@@ -7,7 +7,8 @@
  */
 import Dockerode from 'dockerode';
 import { HoistError, isHoistError } from '../contract/errors.ts';
-import type { Deployer, DeployResult, DeploySpec, ProgressFn, ReplicaInfo } from './deployer.ts';
+import { noCheckpoint, type Checkpoint } from './checkpoint.ts';
+import type { Deployer, DeployResult, DeploySpec, ManagedReplica, ProgressFn, ReplicaInfo } from './deployer.ts';
 import { hostPortOf, waitHealthy, type HealthOutcome, type HealthTarget } from './docker-health.ts';
 import {
   containerPortOf,
@@ -47,6 +48,8 @@ export interface DockerDeployerOptions {
   pullTimeoutMs?: number;
   /** Shown in docker_unreachable messages, e.g. the DOCKER_HOST value. */
   dockerHostLabel?: string;
+  /** Test-only pause points (checkpoint.ts). */
+  checkpoint?: Checkpoint;
 }
 
 type Settings = Required<DockerDeployerOptions>;
@@ -75,6 +78,7 @@ export class DockerDeployer implements Deployer {
       stopTimeoutSec: opts.stopTimeoutSec ?? 10,
       pullTimeoutMs: opts.pullTimeoutMs ?? 5 * 60_000,
       dockerHostLabel: opts.dockerHostLabel ?? describeDockerHost(docker),
+      checkpoint: opts.checkpoint ?? noCheckpoint,
     };
   }
 
@@ -169,6 +173,22 @@ export class DockerDeployer implements Deployer {
     });
   }
 
+  listManaged(): Promise<ManagedReplica[]> {
+    return this.guard(async () => {
+      const list = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL.managed}=1`] } });
+      return list
+        .filter((c) => c.Labels[LABEL.tenant] && c.Labels[LABEL.app])
+        .map((c) => ({ ...this.replicaFromList(c), tenantId: c.Labels[LABEL.tenant]!, createdAt: c.Created * 1000 }));
+    });
+  }
+
+  removeReplica(tenantId: string, containerId: string): Promise<void> {
+    return this.guard(async () => {
+      await this.inspectOwned(tenantId, containerId);
+      await this.retireContainer(containerId);
+    });
+  }
+
   /** One replica by container id or name, refused unless it belongs to `tenantId`. */
   replica(tenantId: string, idOrName: string): Promise<AppReplica> {
     return this.guard(async () => {
@@ -183,7 +203,7 @@ export class DockerDeployer implements Deployer {
 
   private async rollout(spec: DeploySpec, progress: ProgressFn): Promise<DeployResult> {
     validateSpec(spec);
-    const hasHealthcheck = await ensureImage(this.docker, spec.image, progress, this.s.pullTimeoutMs);
+    const hasHealthcheck = await ensureImage(this.docker, spec.image, progress, this.s.pullTimeoutMs, spec.pull ?? true);
     const networkId = await this.ensureNetwork(spec.tenantId);
     const existing = await this.listOwned(spec.tenantId, { app: spec.app, deployment: spec.deploymentId });
     try {
@@ -195,13 +215,14 @@ export class DockerDeployer implements Deployer {
           // A re-run after a crash keeps what already runs (or never ran); health is still checked below.
           const container = this.docker.getContainer(found.Id);
           if (found.State === 'created') await startContainer(container);
-          targets.push(await this.targetFor(container, found, await container.inspect(), hasHealthcheck, spec.port));
+          targets.push({ ...(await this.targetFor(container, found, await container.inspect(), hasHealthcheck, spec.port)), healthPath: spec.healthPath });
           continue;
         }
         if (found) await this.removeContainer(found.Id);
         const container = await this.createReplica(spec, i, networkId);
+        await this.s.checkpoint('after-create');
         await startContainer(container);
-        targets.push({ container, replica: i, port: spec.port, hasHealthcheck, restartsBefore: 0 });
+        targets.push({ container, replica: i, port: spec.port, hasHealthcheck, restartsBefore: 0, healthPath: spec.healthPath });
       }
       const surplus = existing.filter((c) => Number(c.Labels[LABEL.replica]) > spec.replicas);
       await Promise.all(surplus.map((c) => this.removeContainer(c.Id)));

@@ -1,6 +1,7 @@
 /**
  * Health gate of a rollout. A replica is healthy when: the image has a HEALTHCHECK and
- * Docker reports `healthy`; else, with a port, the published host port holds a TCP
+ * Docker reports `healthy`; else, with a port and a health path, an HTTP GET of that path
+ * on the published host port answers 2xx/3xx; else, with a port, the port holds a TCP
  * connection and the container still runs; else it has stayed running for a second.
  * Exiting, restarting (the restart policy hides crashes otherwise), `unhealthy` or the
  * deadline all fail it, with a reason a person can read.
@@ -15,6 +16,8 @@ export interface HealthTarget {
   hasHealthcheck: boolean;
   /** RestartCount before we acted; any increase means it crashed at least once. */
   restartsBefore: number;
+  /** HTTP path to GET when the image has no HEALTHCHECK. */
+  healthPath?: string;
 }
 
 export type HealthOutcome =
@@ -61,6 +64,21 @@ export function probeTcp(host: string, port: number, timeoutMs = 2000): Promise<
   });
 }
 
+/** Status code of GET http://host:port/path, or undefined when no answer came. */
+export async function probeHttp(host: string, port: number, path: string, timeoutMs = 2000): Promise<number | undefined> {
+  const h = host.includes(':') ? `[${host}]` : host;
+  try {
+    const res = await fetch(`http://${h}:${port}${path.startsWith('/') ? path : `/${path}`}`, {
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'manual',
+    });
+    await res.body?.cancel();
+    return res.status;
+  } catch {
+    return undefined;
+  }
+}
+
 function notRunningReason(info: Dockerode.ContainerInspectInfo, t: HealthTarget): string | undefined {
   const s = info.State;
   const crashes = info.RestartCount - t.restartsBefore;
@@ -103,8 +121,11 @@ export async function waitHealthy(
         if (!hostPort) {
           return { ok: false, target: t, reason: `port ${t.port} of replica ${t.replica} was not published` };
         }
-        waitingFor = `port ${t.port} to accept connections`;
-        if (await probeTcp(opts.probeHost, hostPort)) {
+        waitingFor = t.healthPath ? `GET ${t.healthPath} on port ${t.port} to answer 2xx` : `port ${t.port} to accept connections`;
+        const status = t.healthPath ? await probeHttp(opts.probeHost, hostPort, t.healthPath) : undefined;
+        if (status !== undefined) waitingFor += ` (last answer: ${status})`;
+        const passed = t.healthPath ? status !== undefined && status >= 200 && status < 400 : await probeTcp(opts.probeHost, hostPort);
+        if (passed) {
           // The probe took time; a process that died meanwhile must not pass.
           const after = await t.container.inspect();
           const died = notRunningReason(after, t);

@@ -61,9 +61,13 @@ export async function ensureImage(
   ref: string,
   progress: ProgressFn,
   pullTimeoutMs: number,
+  pull = true,
 ): Promise<boolean> {
   const local = await inspectImage(docker, ref);
   if (local) return hasHealthcheckConfig(local);
+  if (!pull) {
+    throw new HoistError('image_not_found', `Image ${ref} is not on the Docker engine, and this workspace does not allow pulling it from its registry.`);
+  }
   await progress(`pulling image ${ref}`);
   try {
     const stream = await docker.pull(ref, { abortSignal: AbortSignal.timeout(pullTimeoutMs) });

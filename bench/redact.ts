@@ -1,0 +1,110 @@
+/**
+ * Redaction throughput and worst cases. Generates ~5 MB of chat-like text in which ~1%
+ * of messages carry a (fake) secret, runs redact() over it 5 times after one warm-up
+ * pass, and prints the median MB/s beside a baseline measured in the same process: one
+ * `/[A-Za-z0-9]{40}/g` scan, the cheapest "find token-looking strings" pass there is.
+ * Then times 1 MB adversarial inputs (the linear-time contract: each well under 50 ms).
+ * CPU time is printed beside wall time because CI machines are shared.
+ */
+import { pathToFileURL } from 'node:url';
+import { MAX_REDACT_INPUT, redact } from '../bot/pipeline/redact/index.ts';
+import { chatText } from '../test/fixtures/redact/corpus.ts';
+
+const MB = 1_000_000;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)] as number;
+}
+
+interface Timing {
+  wallMs: number;
+  cpuMs: number;
+}
+
+function time(f: () => void): Timing {
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  f();
+  const wallMs = performance.now() - t0;
+  const cpu = process.cpuUsage(cpu0);
+  return { wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/** redact() takes at most MAX_REDACT_INPUT chars, so the corpus goes through in 1 MB pieces. */
+function redactAll(pieces: readonly string[]): number {
+  let findings = 0;
+  for (const p of pieces) findings += redact(p).findings.length;
+  return findings;
+}
+
+export function adversarialInputs(): [string, string][] {
+  const b64 = Buffer.from(Array.from({ length: 760_000 }, (_, i) => (i * 7919 + (i >> 3)) & 255)).toString('base64');
+  const fill = (unit: string) => unit.repeat(Math.ceil(MB / unit.length)).slice(0, MB);
+  return [
+    ['a × 1M', fill('a')],
+    ['= × 1M', fill('=')],
+    [': × 1M', fill(':')],
+    ['-----BEGIN without END', fill('-----BEGIN ')],
+    ['PEM headers, no footer', fill('-----BEGIN RSA PRIVATE KEY-----\n')],
+    ['eyJ × 333k', fill('eyJ')],
+    ['eyJx.eyJx. …', fill('eyJx.')],
+    ['1 MB base64', b64.slice(0, MB)],
+    ['password= × 110k', fill('password=')],
+    ['key: × 200k', fill('key: ')],
+    ['authorization= …', fill('authorization=')],
+    ['data:\\n × 170k', fill('data:\n')],
+    ['kind: Secret manifests', fill('kind: Secret\ndata:\n  a: YWJj\n')],
+    ['://x:y@ …', fill('http://x:y@')],
+    ['curl -u …', fill('curl -u ')],
+    ['mysql -p …', fill('mysql -p')],
+    ['AKIA ids', fill('AKIAABCDEFGHIJKLMNOP ')],
+    ['Password=a; …', fill('Password=a;')],
+    ['-- flags', fill('--password ')],
+    ['zero-width soup', fill('ghp_\u200b')],
+  ];
+}
+
+export async function benchRedact(): Promise<void> {
+  const { text, secrets } = chatText(20_24, 5 * MB, 0.01);
+  const pieces: string[] = [];
+  for (let off = 0; off < text.length; off += MAX_REDACT_INPUT) pieces.push(text.slice(off, off + MAX_REDACT_INPUT));
+  const mb = text.length / MB;
+  console.log(`corpus: ${mb.toFixed(2)} MB of chat-like text, ${secrets} planted secrets`);
+
+  redactAll(pieces.slice(0, 1));
+  const runs: Timing[] = [];
+  let findings = 0;
+  for (let i = 0; i < 5; i++) runs.push(time(() => (findings = redactAll(pieces))));
+  const wall = mb / (median(runs.map((r) => r.wallMs)) / 1000);
+  const cpu = mb / (median(runs.map((r) => r.cpuMs)) / 1000);
+
+  const re = /[A-Za-z0-9]{40}/g;
+  const baseRuns: Timing[] = [];
+  for (let i = 0; i < 5; i++) baseRuns.push(time(() => void text.match(re)));
+  const baseWall = mb / (median(baseRuns.map((r) => r.wallMs)) / 1000);
+  const baseCpu = mb / (median(baseRuns.map((r) => r.cpuMs)) / 1000);
+
+  console.log(`redact():   ${wall.toFixed(1)} MB/s wall, ${cpu.toFixed(1)} MB/s cpu (median of 5; ${findings} findings)`);
+  console.log(`baseline:   ${baseWall.toFixed(1)} MB/s wall, ${baseCpu.toFixed(1)} MB/s cpu (/[A-Za-z0-9]{40}/g over the same text)`);
+  console.log(`ratio:      redact is ${(wall / baseWall).toFixed(2)}× the baseline (wall), ${(cpu / baseCpu).toFixed(2)}× (cpu)`);
+
+  console.log('adversarial 1 MB inputs (worst of 3 runs):');
+  let worst = 0;
+  for (const [name, input] of adversarialInputs()) {
+    let w = 0;
+    let c = 0;
+    for (let i = 0; i < 3; i++) {
+      const t = time(() => redact(input));
+      w = Math.max(w, t.wallMs);
+      c = Math.max(c, t.cpuMs);
+    }
+    worst = Math.max(worst, c);
+    console.log(`  ${name.padEnd(26)} ${w.toFixed(1).padStart(6)} ms wall ${c.toFixed(1).padStart(6)} ms cpu`);
+  }
+  console.log(`worst adversarial case: ${worst.toFixed(1)} ms cpu`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  await benchRedact();
+}

@@ -1,0 +1,87 @@
+/**
+ * Secrets on command lines: `--password x`, `--token=x`, `mysql -pS3cret`,
+ * `redis-cli -a x`, `docker login -p x`, `sshpass -p x`, keytool `-storepass x`,
+ * and `.netrc` lines. Pasted shell history is the most common way these leak into chat.
+ */
+import { PRIORITY, regexRule, type Detector, type ScanContext } from '../detector.ts';
+import { contextRule } from '../context-rule.ts';
+import { foldCase } from '../fold-case.ts';
+import { isPlaceholderValue } from '../values.ts';
+import { acceptLiteral, keywordClass, suffixAllowed } from './assignments.ts';
+
+const FLAG = foldCase(/(?<![\w-])--(?:[a-z0-9]+-){0,4}(?<kw>password|passwd|pass|pwd|token|secret|api-key|apikey|access-key|secret-key|client-secret|auth-token|key)(?<suffix>[a-z0-9-]{0,20})(?:=|[ \t]+)(?:"(?<s1>[^"\r\n]{1,512})"|'(?<s2>[^'\r\n]{1,512})'|(?<s3>[^\s"'\-][^\s"']{0,511}))/iyd);
+
+function scanFlag(ctx: ScanContext, at: number): void {
+  FLAG.lastIndex = at;
+  const m = FLAG.exec(ctx.text);
+  if (m === null) return;
+  const kw = m.groups?.['kw'] ?? '';
+  const base = kw.replace(/^(?:secret|client|auth)-/i, '');
+  if (!suffixAllowed(base, m.groups?.['suffix'] ?? '')) return;
+  const idx = m.indices?.groups ?? {};
+  const which = (['s1', 's2', 's3'] as const).find((n) => idx[n] !== undefined);
+  if (which === undefined) return;
+  const [start, end] = idx[which] as [number, number];
+  const cls = keywordClass(base);
+  if (!acceptLiteral(cls, base, ctx.text.slice(start, end), which !== 's3')) return;
+  ctx.emit(start, end, cls, PRIORITY.assignment);
+}
+
+const VALUE = `(?:"(?<s1>[^"\\r\\n]{1,256})"|'(?<s2>[^'\\r\\n]{1,256})'|(?<s3>[^\\s"'\\-][^\\s"']{0,255}))`;
+const notPlaceholder = (v: string) => !isPlaceholderValue(v);
+
+export const cliDetectors: readonly Detector[] = [
+  { id: 'cli_flag', kinds: ['password', 'token', 'secret', 'api_key'], triggers: ['--'], caseSensitive: true, scan: scanFlag },
+  contextRule({
+    id: 'mysql_cli_password',
+    kinds: ['mysql_cli_password'],
+    triggers: ['mysql', 'mariadb'],
+    lead: /(?<![\w-])(?:mysql(?:dump|admin|import|check|sh|slap)?|mariadb(?:-dump|-admin)?)(?![\w-])/,
+    window: 400,
+    maxValue: 260,
+    value: new RegExp(`(?<=\\s)-p${VALUE}`),
+    priority: PRIORITY.context,
+    accept: notPlaceholder,
+  }),
+  contextRule({
+    id: 'redis_cli_password',
+    kinds: ['redis_cli_password'],
+    triggers: ['redis-cli'],
+    lead: /redis-cli\b/,
+    window: 400,
+    maxValue: 260,
+    value: new RegExp(`(?<=\\s)(?:-a|--pass)[ \\t]+${VALUE}`),
+    priority: PRIORITY.context,
+    accept: notPlaceholder,
+  }),
+  contextRule({
+    id: 'login_password_flag',
+    kinds: ['password'],
+    triggers: ['docker', 'podman', 'nerdctl', 'helm', 'sshpass'],
+    lead: /(?:(?:docker|podman|nerdctl)[ \t]+login|helm[ \t]+registry[ \t]+login|sshpass)\b/,
+    window: 400,
+    maxValue: 260,
+    value: new RegExp(`(?<=\\s)(?:-p|--password)(?:[ \\t]+|=|(?=[^\\s-]))${VALUE}`),
+    priority: PRIORITY.context,
+    accept: notPlaceholder,
+  }),
+  regexRule({
+    id: 'keytool_password',
+    kinds: ['password'],
+    triggers: ['storepass', 'keypass'],
+    re: new RegExp(`(?<=-(?:src|dest|new)?)(?:store|key)pass[ \\t]+${VALUE}`),
+    priority: PRIORITY.context,
+    accept: notPlaceholder,
+  }),
+  contextRule({
+    id: 'netrc_password',
+    kinds: ['password'],
+    triggers: ['machine'],
+    lead: /(?<![\w-])machine[ \t]+[^\s]{1,253}/,
+    window: 300,
+    maxValue: 260,
+    value: new RegExp(`(?<=\\s)password[ \\t]+${VALUE}`),
+    priority: PRIORITY.context,
+    accept: notPlaceholder,
+  }),
+];

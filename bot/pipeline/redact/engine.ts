@@ -1,0 +1,132 @@
+/**
+ * Detection and rendering. Flow: strip invisible chars (normalize) → locate existing
+ * placeholders, which no detector may touch (that is what makes redaction idempotent)
+ * → trigger scan → detectors emit candidate spans → overlapping candidates merge into
+ * one span named by the highest priority → placeholders numbered by distinct value.
+ */
+import type { Detector, ScanContext } from './detector.ts';
+import { DETECTORS } from './detectors/index.ts';
+import { normalize, toOriginal, type Normalized } from './normalize.ts';
+import { buildTriggerIndex, scanTriggers } from './trigger-index.ts';
+
+export interface Span {
+  start: number;
+  end: number;
+  kind: string;
+}
+
+interface Candidate extends Span {
+  priority: number;
+}
+
+const INDEX = buildTriggerIndex(DETECTORS);
+const FINISHERS = DETECTORS.filter((d) => d.finish !== undefined);
+const PLACEHOLDER = /⟦secret:\d{1,7}:[a-z0-9_]{1,64}⟧/y;
+
+export const DETECTOR_KINDS: readonly string[] = [...new Set(DETECTORS.flatMap((d: Detector) => d.kinds))];
+
+function placeholderSpans(text: string): Int32Array {
+  const out: number[] = [];
+  for (let i = text.indexOf('⟦secret:'); i !== -1; i = text.indexOf('⟦secret:', i + 1)) {
+    PLACEHOLDER.lastIndex = i;
+    if (PLACEHOLDER.test(text)) out.push(i, PLACEHOLDER.lastIndex);
+  }
+  return Int32Array.from(out);
+}
+
+function overlapsAny(spans: Int32Array, start: number, end: number): boolean {
+  // spans is sorted and disjoint: binary search the first span ending after `start`.
+  let lo = 0;
+  let hi = spans.length >> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((spans[mid * 2 + 1] as number) <= start) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo < spans.length >> 1 && (spans[lo * 2] as number) < end;
+}
+
+function collect(text: string, stopAtFirst: boolean): Candidate[] {
+  const guarded = placeholderSpans(text);
+  const found: Candidate[] = [];
+  const ctx: ScanContext = {
+    text,
+    memo: new Map(),
+    emit(start, end, kind, priority) {
+      if (end <= start || start < 0 || end > text.length) return;
+      if (guarded.length > 0 && overlapsAny(guarded, start, end)) return;
+      found.push({ start, end, kind, priority });
+    },
+  };
+  scanTriggers(INDEX, ctx, stopAtFirst ? () => found.length > 0 : () => false);
+  if (stopAtFirst && found.length > 0) return found;
+  for (const d of FINISHERS) d.finish?.(ctx);
+  return found;
+}
+
+/** Overlapping candidates become one span so no detected secret is left partly visible. */
+function merge(cands: Candidate[]): Span[] {
+  if (cands.length === 0) return [];
+  cands.sort((x, y) => x.start - y.start || y.end - x.end);
+  const out: Span[] = [];
+  let cur = { ...(cands[0] as Candidate) };
+  let best = cands[0] as Candidate;
+  const better = (c: Candidate, b: Candidate) =>
+    c.priority > b.priority || (c.priority === b.priority && c.end - c.start > b.end - b.start);
+  for (let i = 1; i < cands.length; i++) {
+    const c = cands[i] as Candidate;
+    if (c.start < cur.end) {
+      if (c.end > cur.end) cur.end = c.end;
+      if (better(c, best)) best = c;
+      continue;
+    }
+    out.push({ start: cur.start, end: cur.end, kind: best.kind });
+    cur = { ...c };
+    best = c;
+  }
+  out.push({ start: cur.start, end: cur.end, kind: best.kind });
+  return out;
+}
+
+export interface Detection {
+  readonly norm: Normalized;
+  /** Spans in normalized-text offsets, sorted and disjoint. */
+  readonly spans: readonly Span[];
+}
+
+export function detect(input: string): Detection {
+  const norm = normalize(input);
+  return { norm, spans: merge(collect(norm.text, false)) };
+}
+
+export function hasAnySecret(input: string): boolean {
+  return collect(normalize(input).text, true).length > 0;
+}
+
+export interface RenderedFinding extends Span {
+  value: string;
+  placeholder: string;
+}
+
+/** Replaces spans with `⟦secret:N:kind⟧`, N counted per distinct secret value in order of appearance. */
+export function render(input: string, det: Detection, withFindings: boolean): { text: string; findings: RenderedFinding[] } {
+  const numbers = new Map<string, number>();
+  const findings: RenderedFinding[] = [];
+  let out = '';
+  let last = 0;
+  for (const s of det.spans) {
+    const key = det.norm.text.slice(s.start, s.end);
+    let n = numbers.get(key);
+    if (n === undefined) {
+      n = numbers.size + 1;
+      numbers.set(key, n);
+    }
+    const [start, end] = toOriginal(det.norm, s.start, s.end);
+    const placeholder = `⟦secret:${n}:${s.kind}⟧`;
+    out += input.slice(last, start) + placeholder;
+    last = end;
+    if (withFindings) findings.push({ start, end, kind: s.kind, value: input.slice(start, end), placeholder });
+  }
+  out += input.slice(last);
+  return { text: out, findings };
+}

@@ -1,0 +1,116 @@
+/**
+ * Value heuristics shared by the detectors: what a placeholder looks like, what a
+ * random credential looks like, and the look-alikes (hashes, ids, paths) that are not
+ * secrets. Keeping them in one place keeps every family equally strict.
+ */
+import { shannonEntropy } from './entropy.ts';
+
+const PLACEHOLDER_WORDS = new Set([
+  'changeme', 'change_me', 'change-me', 'changeit', 'password', 'passwd', 'pass', 'pwd',
+  'secret', 'secrets', 'token', 'apikey', 'api_key', 'api-key', 'key', 'example', 'sample',
+  'dummy', 'placeholder', 'redacted', 'removed', 'hidden', 'masked', 'null', 'nil', 'none',
+  'undefined', 'true', 'false', 'yes', 'no', 'on', 'off', 'empty', 'todo', 'tbd', 'fixme',
+  'test', 'testing', 'string', 'str', 'int', 'bool', 'boolean', 'number', 'any', 'unknown',
+  'object', 'bytes', 'required', 'optional', 'notset', 'not_set', 'unset', 'default', 'foo',
+  'bar', 'baz', 'foobar', 'value', 'xxx', 'n/a', 'na', 'tba', 'sensitive', 'omitted', 'secretstr',
+  'secretvalue', 'mysecret', 'mypassword', 'mytoken',
+]);
+
+/** Words that follow "password:" or "token:" in prose rather than a value. */
+const PROSE_WORDS = new Set([
+  'expired', 'invalid', 'missing', 'revoked', 'rotated', 'reset', 'updated', 'changed',
+  'valid', 'wrong', 'incorrect', 'set', 'present', 'ok', 'okay', 'please', 'here', 'below',
+  'above', 'attached', 'same', 'rejected', 'denied', 'accepted', 'works', 'failed', 'used',
+  'stored', 'saved', 'sent', 'leaked', 'issue', 'problem', 'error', 'prompt', 'manager',
+  'protected', 'encrypted', 'generated', 'refresh', 'rotation', 'policy', 'strength',
+]);
+
+const SAME_CHAR = /^(.)\1*$/s;
+const MASK = /^[*x•.#_\-?]+$/i;
+const TEMPLATED = /^(?:\$|%[\w(]|\{\{|#\{|<[^>]*>$|\[[^\]]*\]$|!\w+$|@\w+\()/;
+const YOUR_X = /^(?:your|my|the|some|insert|enter|put|add|replace)[-_ .]?\w*(?:key|token|secret|password|pass|pwd|here|value|creds?|credentials?)$/i;
+const EXAMPLE = /EXAMPLE(?:KEY)?$|^(?:fake|dummy|test|sample|example)[-_]/i;
+const ELLIPSIS = /\.\.\.|…/;
+
+export function isPlaceholderValue(raw: string): boolean {
+  const v = raw.trim();
+  if (v.length === 0) return true;
+  if (SAME_CHAR.test(v) || MASK.test(v)) return true;
+  if (TEMPLATED.test(v) || YOUR_X.test(v) || EXAMPLE.test(v) || ELLIPSIS.test(v)) return true;
+  const lower = v.toLowerCase();
+  if (PLACEHOLDER_WORDS.has(lower)) return true;
+  if (/^(?:redacted|masked|hidden|removed)$|\bredacted\b|^\*{2,}/i.test(v)) return true;
+  return false;
+}
+
+export function isProseWord(v: string): boolean {
+  return PROSE_WORDS.has(v.toLowerCase());
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (v: string): boolean => UUID.test(v);
+
+const HEX = /^[0-9a-f]+$/i;
+export const isHex = (v: string): boolean => HEX.test(v);
+
+/** git SHA-1, SHA-256 and friends: hex of a digest length, the classic false alarm. */
+export function isDigestLike(v: string): boolean {
+  const n = v.length;
+  return isHex(v) && (n === 7 || n === 40 || n === 64 || n === 128);
+}
+
+const UNIX_PATH = /^(?:~|\.{1,2})?(?:\/[\w.@+-]+)+\/?$/;
+const WIN_PATH = /^[A-Za-z]:\\/;
+export function isPathLike(v: string): boolean {
+  if (WIN_PATH.test(v)) return true;
+  if (!UNIX_PATH.test(v)) return false;
+  // Base64 can look like a path; real paths have word-ish segments, not mixed-case noise.
+  return v.split('/').every((seg) => seg.length < 12 || !(/[A-Z]/.test(seg) && /[a-z]/.test(seg) && /\d/.test(seg)));
+}
+
+const DOTTED_IDENT = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*){1,5}$/;
+/** `config.password`, `process.env.TOKEN`: code references, not literals. */
+export function isCodeReference(v: string): boolean {
+  return DOTTED_IDENT.test(v) && !/\d/.test(v);
+}
+
+export interface CharClasses {
+  lower: boolean;
+  upper: boolean;
+  digit: boolean;
+  other: boolean;
+}
+
+export function charClasses(v: string): CharClasses {
+  const c: CharClasses = { lower: false, upper: false, digit: false, other: false };
+  for (let i = 0; i < v.length; i++) {
+    const ch = v.charCodeAt(i);
+    if (ch >= 97 && ch <= 122) c.lower = true;
+    else if (ch >= 65 && ch <= 90) c.upper = true;
+    else if (ch >= 48 && ch <= 57) c.digit = true;
+    else c.other = true;
+  }
+  return c;
+}
+
+/** A generated credential rather than a word, id, version, digest or path. */
+export function looksRandom(v: string, minLen = 16): boolean {
+  if (v.length < minLen || v.length > 1024) return false;
+  if (isUuid(v) || isDigestLike(v) || isPathLike(v) || isPlaceholderValue(v)) return false;
+  if (/^\d+$/.test(v) || /^v?\d+(?:\.\d+){1,3}(?:[-+][\w.]+)?$/.test(v)) return false;
+  if (v.includes('://')) return false;
+  const h = shannonEntropy(v);
+  if (isHex(v)) return v.length >= 32 && h >= 3.0;
+  const c = charClasses(v);
+  const letters = c.lower || c.upper;
+  if (h < 3.3) return false;
+  if (c.digit && letters) return true;
+  return c.upper && c.lower && v.length >= 24 && h >= 3.8;
+}
+
+/** Vendor token bodies made of one repeated char or a tiny alphabet (`sk_live_xxxx…`). */
+export function looksFakeToken(body: string): boolean {
+  if (body.length < 8) return false;
+  if (SAME_CHAR.test(body) || /EXAMPLE/.test(body)) return true;
+  return shannonEntropy(body) < 2.5;
+}

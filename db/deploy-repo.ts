@@ -1,0 +1,134 @@
+/**
+ * Rows the deploy engine reads and writes beyond db/repo.ts: the per-app rollout lease
+ * (db/schema/deploy.ts), app deploy settings, tenant deploy settings (registry allowlist)
+ * and the deployment history the reconciler and image pruning need. Lease times come from
+ * the database clock (`now()`), so workers on machines with skewed clocks still agree.
+ */
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import type { Db } from './client.ts';
+import { actions, apps, deployLeases, deployments, tenants } from './schema/index.ts';
+
+export type LeaseResult = { acquired: true } | { acquired: false; holder: string; since: Date };
+
+/** What an app keeps between deployments (apps.settings). */
+export interface AppDeploySettings {
+  source?: string;
+  ref?: string;
+  dockerfile?: string;
+  healthPath?: string;
+  target?: string;
+  /** Stable host port of the app's endpoint (survives deployments). */
+  endpointPort?: number;
+}
+
+export class DeployRepo {
+  constructor(readonly db: Db) {}
+
+  /**
+   * Takes the lease of (tenant, app) for `holder` when it is free, expired, already held by
+   * `holder` (a re-run after a crash), or held by an action that has ended.
+   */
+  async acquireLease(tenantId: string, app: string, holder: string, ttlMs: number): Promise<LeaseResult> {
+    const secs = ttlMs / 1000;
+    const won = await this.db.insert(deployLeases)
+      .values({ tenantId, app, holder, expiresAt: sql`now() + make_interval(secs => ${secs})` })
+      .onConflictDoUpdate({
+        target: [deployLeases.tenantId, deployLeases.app],
+        set: { holder, acquiredAt: sql`now()`, expiresAt: sql`now() + make_interval(secs => ${secs})` },
+        setWhere: sql`${deployLeases.holder} = ${holder} or ${deployLeases.expiresAt} < now() or exists (
+          select 1 from ${actions} where ${actions.id} = ${deployLeases.holder}
+          and ${actions.status} in ('succeeded', 'failed', 'cancelled', 'expired'))`,
+      })
+      .returning({ holder: deployLeases.holder });
+    if (won.length > 0) return { acquired: true };
+    const [cur] = await this.db.select().from(deployLeases).where(and(eq(deployLeases.tenantId, tenantId), eq(deployLeases.app, app)));
+    // Released between the two statements: the caller simply tries again.
+    if (!cur) return this.acquireLease(tenantId, app, holder, ttlMs);
+    return { acquired: false, holder: cur.holder, since: cur.acquiredAt };
+  }
+
+  /** False when the lease is no longer ours (it expired and another action took it). */
+  async renewLease(tenantId: string, app: string, holder: string, ttlMs: number): Promise<boolean> {
+    const r = await this.db.update(deployLeases)
+      .set({ expiresAt: sql`now() + make_interval(secs => ${ttlMs / 1000})` })
+      .where(and(eq(deployLeases.tenantId, tenantId), eq(deployLeases.app, app), eq(deployLeases.holder, holder)))
+      .returning({ holder: deployLeases.holder });
+    return r.length > 0;
+  }
+
+  async releaseLease(tenantId: string, app: string, holder: string): Promise<void> {
+    await this.db.delete(deployLeases)
+      .where(and(eq(deployLeases.tenantId, tenantId), eq(deployLeases.app, app), eq(deployLeases.holder, holder)));
+  }
+
+  /** Apps whose lease is live (a rollout in progress): the reconciler leaves them alone. */
+  async leasedApps(): Promise<Array<{ tenantId: string; app: string }>> {
+    return this.db.select({ tenantId: deployLeases.tenantId, app: deployLeases.app }).from(deployLeases)
+      .where(sql`${deployLeases.expiresAt} > now()`);
+  }
+
+  /** Which of `ids` are tenants of this installation (another Hoist may share the engine). */
+  async knownTenants(ids: string[]): Promise<Set<string>> {
+    if (ids.length === 0) return new Set();
+    const rows = await this.db.select({ id: tenants.id }).from(tenants).where(inArray(tenants.id, ids));
+    return new Set(rows.map((r) => r.id));
+  }
+
+  async allApps() {
+    return this.db.select().from(apps).orderBy(apps.tenantId, apps.name);
+  }
+
+  async appSettings(tenantId: string, app: string): Promise<AppDeploySettings> {
+    const [row] = await this.db.select({ s: apps.settings }).from(apps).where(and(eq(apps.tenantId, tenantId), eq(apps.name, app)));
+    return (row?.s ?? {}) as AppDeploySettings;
+  }
+
+  /** Merges `patch` into apps.settings; `undefined` values remove the key. */
+  async patchAppSettings(tenantId: string, app: string, patch: AppDeploySettings): Promise<void> {
+    const cur = await this.appSettings(tenantId, app);
+    const next: Record<string, unknown> = { ...cur };
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined) delete next[k];
+      else next[k] = v;
+    }
+    await this.db.update(apps).set({ settings: next }).where(and(eq(apps.tenantId, tenantId), eq(apps.name, app)));
+  }
+
+  async tenantSettings(tenantId: string): Promise<Record<string, unknown>> {
+    const [row] = await this.db.select({ s: tenants.settings }).from(tenants).where(eq(tenants.id, tenantId));
+    return (row?.s ?? {}) as Record<string, unknown>;
+  }
+
+  async setTenantSetting(tenantId: string, key: string, value: unknown): Promise<void> {
+    await this.db.update(tenants)
+      .set({ settings: sql`jsonb_set(${tenants.settings}, ${`{${key}}`}::text[], ${JSON.stringify(value)}::jsonb, true)` })
+      .where(eq(tenants.id, tenantId));
+  }
+
+  async recordBuild(deploymentId: string, source: string, commitSha: string, image: string): Promise<void> {
+    await this.db.update(deployments).set({ source, commitSha, image }).where(eq(deployments.id, deploymentId));
+  }
+
+  async setDeploymentConfig(deploymentId: string, config: Record<string, unknown>): Promise<void> {
+    await this.db.update(deployments).set({ config }).where(eq(deployments.id, deploymentId));
+  }
+
+
+  async deployments(tenantId: string, app: string, limit = 100) {
+    return this.db.select().from(deployments).where(and(eq(deployments.tenantId, tenantId), eq(deployments.app, app)))
+      .orderBy(desc(deployments.createdAt)).limit(limit);
+  }
+
+  async deploymentsByIds(ids: string[]) {
+    if (ids.length === 0) return [];
+    return this.db.select().from(deployments).where(inArray(deployments.id, ids));
+  }
+
+  /** The app's most recent action, whose thread hears about drift. */
+  async lastActionOf(tenantId: string, app: string) {
+    const [a] = await this.db.select({ id: actions.id }).from(actions)
+      .where(and(eq(actions.tenantId, tenantId), eq(actions.app, app), inArray(actions.status, ['succeeded', 'failed', 'running'])))
+      .orderBy(desc(actions.createdAt)).limit(1);
+    return a?.id;
+  }
+}
