@@ -117,6 +117,7 @@ export async function startBot(o: BotOptions) {
   return {
     pipeline,
     store,
+    llm,
     consoleAdapter,
     slack,
     http,

@@ -185,6 +185,9 @@ export async function verifyAudit(db: Db, tenantId?: string, sealer?: Sealer): P
     if (cp && keyring && !keyring.check('audit-checkpoint', headMessage(t, cp.seq, cp.hash), cp.kid, cp.mac)) {
       return fail(cp.seq, 0, 'the retention checkpoint signature is invalid: the checkpoint was forged or edited');
     }
+    // The head first: an append commits its row and the head together, so every row up to the
+    // head's seq is visible now; rows appended while we verify are beyond it and not judged.
+    const [head] = await db.select().from(auditHeads).where(eq(auditHeads.tenantId, t));
     let prev = cp?.hash ?? GENESIS;
     let expectedSeq = (cp?.seq ?? 0) + 1;
     let lastId = 0;
@@ -192,7 +195,8 @@ export async function verifyAudit(db: Db, tenantId?: string, sealer?: Sealer): P
     let after = cp?.seq ?? 0;
     const pageSize = 5000;
     for (;;) {
-      const rows = await db.select().from(auditEvents).where(and(eq(auditEvents.tenantId, t), gt(auditEvents.seq, after)))
+      const rows = await db.select().from(auditEvents)
+        .where(and(eq(auditEvents.tenantId, t), gt(auditEvents.seq, after), head ? lte(auditEvents.seq, head.seq) : undefined))
         .orderBy(asc(auditEvents.seq)).limit(pageSize);
       for (const r of rows) {
         events++;
@@ -216,7 +220,6 @@ export async function verifyAudit(db: Db, tenantId?: string, sealer?: Sealer): P
       after = rows[rows.length - 1]!.seq;
     }
     const lastSeq = expectedSeq - 1;
-    const [head] = await db.select().from(auditHeads).where(eq(auditHeads.tenantId, t));
     if (!head) {
       if (lastSeq > 0) return fail(lastSeq, lastId, 'the chain has no head record: it was deleted');
       continue;

@@ -9,6 +9,8 @@ import { llmKeys, llmRequests, llmThreadMessages, tenants } from './schema/index
 
 export interface TenantLlmRow {
   settings: unknown;
+  /** tenants.settings.privacy.contentMode: 'minimal' keeps no message text, so no thread context. */
+  contentMode?: string;
   sealedKey?: Buffer;
 }
 
@@ -18,11 +20,15 @@ export class LlmRepo {
   /** tenants.settings.llm and the sealed key, in one query; undefined for an unknown tenant. */
   async tenantLlm(tenantId: string): Promise<TenantLlmRow | undefined> {
     const [row] = await this.db
-      .select({ settings: sql<unknown>`${tenants.settings} -> 'llm'`, key: llmKeys.ciphertext })
+      .select({
+        settings: sql<unknown>`${tenants.settings} -> 'llm'`,
+        contentMode: sql<string | null>`${tenants.settings} -> 'privacy' ->> 'contentMode'`,
+        key: llmKeys.ciphertext,
+      })
       .from(tenants).leftJoin(llmKeys, eq(llmKeys.tenantId, tenants.id))
       .where(eq(tenants.id, tenantId));
     if (!row) return undefined;
-    return { settings: row.settings ?? undefined, sealedKey: row.key ?? undefined };
+    return { settings: row.settings ?? undefined, contentMode: row.contentMode ?? undefined, sealedKey: row.key ?? undefined };
   }
 
   async ensureTenant(tenantId: string, platform: string): Promise<void> {

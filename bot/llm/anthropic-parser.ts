@@ -58,10 +58,14 @@ export interface AnthropicParserDeps {
   maxAttempts?: number;
   retryBaseMs?: number;
   maxTokens?: number;
+  /** How long tenant settings are cached (0: read every time). */
+  settingsTtlMs?: number;
 }
 
 interface TenantView {
   enabled: boolean;
+  /** False in the tenant's minimal content mode: no message text kept, so no thread context. */
+  keepContext: boolean;
   apiKey?: string;
   model: string;
   limits: BudgetLimits;
@@ -86,7 +90,26 @@ export class AnthropicIntentParser implements IntentParser {
     return c;
   }
 
-  private async tenant(tenantId: string): Promise<TenantView> {
+  private readonly tenants = new Map<string, { at: number; view: Promise<TenantView> }>();
+
+  /**
+   * Tenant settings (and the opened BYO key) are cached briefly: a change made with
+   * `hoist tenant llm` takes effect within settingsTtlMs, and a busy tenant costs no query.
+   */
+  private tenant(tenantId: string): Promise<TenantView> {
+    const ttl = this.d.settingsTtlMs ?? 5_000;
+    const now = Date.now();
+    const hit = this.tenants.get(tenantId);
+    if (hit && now - hit.at < ttl) return hit.view;
+    const view = this.loadTenant(tenantId);
+    if (ttl > 0) {
+      this.tenants.set(tenantId, { at: now, view });
+      view.catch(() => this.tenants.delete(tenantId)); // a failed read is not cached; the caller sees the error
+    }
+    return view;
+  }
+
+  private async loadTenant(tenantId: string): Promise<TenantView> {
     const row = await this.d.store?.tenantLlm(tenantId);
     const parsed = TenantLlmSettings.safeParse(row?.settings ?? {});
     if (!parsed.success) this.d.logger.warn({ tenant: tenantId }, 'llm.settings_invalid');
@@ -94,18 +117,22 @@ export class AnthropicIntentParser implements IntentParser {
     let apiKey = this.d.serverKey;
     if (row?.sealedKey && this.d.sealer) apiKey = await this.d.sealer.open(tenantId, LLM_KEY_PURPOSE, row.sealedKey);
     const enabled = Boolean(apiKey) && (s.enabled ?? Boolean(row?.sealedKey || this.d.serverKey));
-    return { enabled, apiKey, model: s.model ?? this.d.model, limits: { ...DEFAULT_LIMITS, ...this.d.limits, ...s.limits } };
+    return {
+      enabled, keepContext: row?.contentMode !== 'minimal', apiKey, model: s.model ?? this.d.model,
+      limits: { ...DEFAULT_LIMITS, ...this.d.limits, ...s.limits },
+    };
   }
 
+  /**
+   * Keeps a grammar-read message as thread context, off the reply's path: context is a
+   * nicety, so a grammar command neither waits for it nor fails because of it.
+   */
   async observe(text: RedactedText, ctx: ParseContext): Promise<void> {
     if (!this.d.store) return;
-    try {
-      if (!(await this.tenant(ctx.tenantId)).enabled) return;
-      await this.remember(text, ctx);
-    } catch (err) {
-      // Context is a nicety: a grammar command must not fail because it could not be kept.
-      this.d.logger.warn({ tenant: ctx.tenantId, err: String(err) }, 'llm.observe_failed');
-    }
+    this.track((async () => {
+      const t = await this.tenant(ctx.tenantId);
+      if (t.enabled && t.keepContext) await this.remember(text, ctx);
+    })(), this.d.logger.child({ tenant: ctx.tenantId }));
   }
 
   /** Redacted text with people as pseudonym tokens: what is kept, and (labelled) what is sent. */
@@ -134,6 +161,7 @@ export class AnthropicIntentParser implements IntentParser {
       this.d.budget?.count(who).catch((err: unknown) => err instanceof Error ? err : new Error(String(err))),
     ]);
     if (!t.enabled || !t.apiKey) return undefined;
+    if (!t.keepContext) history.length = 0;
     if (counts instanceof Error) {
       log.warn({ err: counts.message }, 'llm.budget_unavailable');
       await this.rememberQuietly(text, ctx, log);
@@ -154,8 +182,9 @@ export class AnthropicIntentParser implements IntentParser {
     };
     const client = this.clientFor(t.apiKey);
     const sentAt = performance.now();
-    // The record is written as the request leaves (and the message kept for the thread),
-    // overlapping the call instead of following it.
+    // The message is kept for the thread in the background; the record of what was sent is
+    // written as the request leaves, overlapping the call, and must exist before its answer is used.
+    if (store && t.keepContext) this.track(this.remember(text, ctx), log);
     const [call, recordId] = await Promise.all([
       withRetries((timeoutMs) => client.messages.create(body, { timeout: timeoutMs, maxRetries: 0 }), {
         deadlineMs: this.d.timeoutMs ?? 10_000, maxAttempts: this.d.maxAttempts ?? 3, baseDelayMs: this.d.retryBaseMs ?? 250, maxDelayMs: 2_000,
@@ -164,7 +193,6 @@ export class AnthropicIntentParser implements IntentParser {
         throw e;
       }),
       store?.recordRequest({ tenantId: ctx.tenantId, model: t.model, promptVersion: PROMPT_VERSION, request: body, response: { outcome: 'sent' }, createdAt: this.now() }),
-      store ? this.remember(text, ctx) : undefined,
     ]);
     const apiMs = performance.now() - sentAt;
 
@@ -196,7 +224,7 @@ export class AnthropicIntentParser implements IntentParser {
   private readonly pending = new Set<Promise<void>>();
 
   private track(p: Promise<void>, log: Logger): void {
-    const t = p.catch((err: unknown) => log.warn({ err: String(err) }, 'llm.record_failed')).finally(() => this.pending.delete(t));
+    const t = p.catch((err: unknown) => log.warn({ err: String(err) }, 'llm.background_failed')).finally(() => this.pending.delete(t));
     this.pending.add(t);
   }
 
@@ -206,7 +234,7 @@ export class AnthropicIntentParser implements IntentParser {
   }
 
   private async rememberQuietly(text: RedactedText, ctx: ParseContext, log: Logger): Promise<void> {
-    if (!this.d.store) return;
+    if (!this.d.store || !(await this.tenant(ctx.tenantId)).keepContext) return;
     await this.remember(text, ctx).catch((err: unknown) => log.warn({ err: String(err) }, 'llm.remember_failed'));
   }
 

@@ -3,7 +3,7 @@
  * db/crypto.ts's Sealer implements SecretOpener. main.ts wires the real ones.
  */
 export interface LlmStore {
-  tenantLlm(tenantId: string): Promise<{ settings: unknown; sealedKey?: Buffer } | undefined>;
+  tenantLlm(tenantId: string): Promise<{ settings: unknown; contentMode?: string; sealedKey?: Buffer } | undefined>;
   threadHistory(tenantId: string, thread: string, since: Date, limit: number): Promise<Array<{ speaker: string; text: string }>>;
   addThreadMessage(m: { tenantId: string; thread: string; speaker: string; text: string; createdAt: Date }): Promise<void>;
   /** The request exactly as sent; returns its id for finishRequest. */

@@ -2,10 +2,10 @@
  * Free text through the real pipeline (PostgreSQL, Redis) with the LLM behind the fake
  * Messages API: what is sent, what comes back, and what the structure refuses to do.
  */
-import { eq } from 'drizzle-orm';
+import { eq, sql } from 'drizzle-orm';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LlmRepo } from '../../db/llm-repo.ts';
-import { actions, llmRequests, llmThreadMessages } from '../../db/schema/index.ts';
+import { actions, llmRequests, llmThreadMessages, tenants } from '../../db/schema/index.ts';
 import { startLlmHarness, type LlmHarness } from '../fakes/anthropic-harness.ts';
 
 let h: LlmHarness;
@@ -188,5 +188,18 @@ describe('LLM intent parsing', () => {
     expect(h.api.requests[0]!.body.model).toBe('claude-tenant-2');
     await repo.clearKey(h.tenantId);
     await repo.setTenantLlm(h.tenantId, {});
+  });
+
+  it('keeps and sends no thread context in the tenant\'s minimal content mode', async () => {
+    const setMode = (mode: string) => h.fx.dbh.db.update(tenants)
+      .set({ settings: sql`${tenants.settings} || ${JSON.stringify({ privacy: { contentMode: mode } })}::jsonb` }).where(eq(tenants.id, h.tenantId));
+    await setMode('minimal');
+    const before = (await h.fx.dbh.db.select().from(llmThreadMessages).where(eq(llmThreadMessages.thread, 'slack:C0CHANNEL1:th-min'))).length;
+    await h.say(ME, 'restart web', 'th-min');
+    h.api.script(tool({ action: 'restart', app: 'web' }));
+    await h.say(ME, 'and again please', 'th-min');
+    expect(h.api.userTurn(0).thread).toEqual([]);
+    expect(await h.fx.dbh.db.select().from(llmThreadMessages).where(eq(llmThreadMessages.thread, 'slack:C0CHANNEL1:th-min'))).toHaveLength(before);
+    await setMode('full');
   });
 });

@@ -46,7 +46,7 @@ export async function startLlmHarness(opts: {
   const logger = createLogger({ level: process.env.HOIST_TEST_LOG ?? 'silent' });
   const clock = new TestClock();
   const chat = new RecordingAdapter(platform);
-  const bot = await startBot({ config, services, logger, clock, prefix, adapters: { [platform]: chat }, llm: { retryBaseMs: 20, ...opts.llm } });
+  const bot = await startBot({ config, services, logger, clock, prefix, adapters: { [platform]: chat }, llm: { retryBaseMs: 20, settingsTtlMs: 0, ...opts.llm } });
   // Imported only when wanted: the bot-only tests need no Docker-side code at all.
   const workers = opts.workers ? await (await import('../../workers/main.ts')).startWorkers({ config, services, logger, clock, prefix }) : undefined;
   const docker = new Dockerode();
@@ -54,9 +54,11 @@ export async function startLlmHarness(opts: {
   const conv = (threadId?: string): ConversationRef => ({ platform, tenantId, channelId: 'C0CHANNEL1', ...(threadId ? { threadId } : {}) });
   return {
     api, fx, bot, workers, chat, clock, tenantId, docker, services, prefix, platform, config,
-    say(user: string, text: string, threadId?: string): Promise<void> {
+    /** Handles one message, then waits for the LLM's background bookkeeping, so tests read settled rows. */
+    async say(user: string, text: string, threadId?: string): Promise<void> {
       const msg: InboundMessage = { platform, eventId: `e${++n}`, tenantId, userId: `${platform}:${user}`, text, conversation: conv(threadId), receivedAt: new Date() };
-      return bot.pipeline.handleMessage(msg);
+      await bot.pipeline.handleMessage(msg);
+      await bot.llm.settle();
     },
     decide(user: string, decision: 'approve' | 'cancel', actionId: string, threadId?: string): Promise<void> {
       const d: Decision = { platform, eventId: `d${++n}`, tenantId, userId: `${platform}:${user}`, actionId, decision, conversation: conv(threadId) };

@@ -32,7 +32,7 @@ export class SlackSender {
     const body = {
       token: 'legacy', team_id: this.team, api_app_id: 'AHOIST', type: 'event_callback',
       event_id: opts.eventId ?? `Ev${randomBytes(6).toString('hex').toUpperCase()}`, event_time: Math.floor(Date.now() / 1000),
-      event: { event_ts: event.ts, ...event },
+      event: { event_ts: event.ts, ...event } as Record<string, unknown>,
       authorizations: [{ team_id: this.team, user_id: 'UHOIST', is_bot: true }],
     };
     const headers = opts.retryNum ? { 'x-slack-retry-num': String(opts.retryNum), 'x-slack-retry-reason': 'http_timeout' } : undefined;

@@ -88,4 +88,22 @@ describe('rollout lease', () => {
     expect((await h.bot.store.getAction(id))?.status).toBe('failed');
     await repo.releaseLease(h.tenantId, 'web', stuck.id);
   });
+
+  it('a tenant registry allowlist refuses other registries at proposal time', async () => {
+    const repo = new DeployRepo(h.fx.dbh.db);
+    await repo.setTenantSetting(h.tenantId, 'registries', ['allowed.invalid']);
+    try {
+      const before = h.chat.said.length;
+      await h.say('alice', 'deploy api image other.invalid/team/api:1 port 80');
+      await h.chat.waitFor(/Images from other\.invalid are not allowed in this workspace; an admin can add that registry to the allowlist/);
+      expect(h.chat.said.slice(before).some((x) => x.msg?.kind === 'card')).toBe(false);
+      const ok = await h.propose('alice', 'deploy api image allowed.invalid/team/api:1 port 80');
+      await h.decide('alice', 'cancel', ok);
+      // A hostless reference names a local image: always allowed to propose.
+      const local = await h.propose('alice', 'deploy api image hoist-demo/httpd:1 port 8080');
+      await h.decide('alice', 'cancel', local);
+    } finally {
+      await repo.setTenantSetting(h.tenantId, 'registries', null);
+    }
+  });
 });

@@ -80,7 +80,7 @@ async function redisDump(): Promise<string> {
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      const [next, keys] = await r.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', '1000');
       cursor = next;
       for (const k of keys) {
         parts.push(k);
@@ -89,7 +89,7 @@ async function redisDump(): Promise<string> {
         else if (type === 'hash') parts.push(JSON.stringify(await r.hgetall(k)));
         else if (type === 'list') parts.push(JSON.stringify(await r.lrange(k, 0, -1)));
         else if (type === 'set') parts.push(JSON.stringify(await r.smembers(k)));
-        else if (type === 'zset') parts.push(JSON.stringify(await r.zrange(k, 0, -1)));
+        else if (type === 'zset') parts.push(JSON.stringify(await r.zrange(k, '0', '-1')));
         else if (type === 'stream') parts.push(JSON.stringify(await r.xrange(k, '-', '+')));
       }
     } while (cursor !== '0');

@@ -35,8 +35,9 @@ function replicaLine(r: ReplicaInfo & { app?: string }): string {
   return `  ${r.app ? `${r.app} ` : ''}${r.name.replace(/^hoist-[^-]+-[a-z0-9]+-/, '')}  ${r.state}${r.health ? ` (${r.health})` : ''}${port}  ${r.image}  deployment ${r.deploymentId}`;
 }
 
-/** The engine an app runs on: its `target` setting, else the default. */
-export function deployerFor(d: Pick<ProcessorDeps, 'deployer' | 'targets'>, target: string | undefined): Deployer {
+/** The engine an app runs on: its `target` setting, else a target named after its environment, else the default. */
+export function deployerFor(d: Pick<ProcessorDeps, 'deployer' | 'targets'>, target: string | undefined, environment?: string): Deployer {
+  if (!target && environment && d.targets?.[environment]) return d.targets[environment];
   if (!target || target === 'default' || target === 'docker') return d.deployer;
   const t = d.targets?.[target];
   if (!t) throw new HoistError('invalid_request', `Deploy target "${target}" is not configured on the workers (configured: default${Object.keys(d.targets ?? {}).map((k) => `, ${k}`).join('')}).`);
@@ -48,7 +49,8 @@ export async function runAction(d: Deps, action: ActionRow, progress: Progress):
   const t = action.tenantId;
   const app = action.app ?? undefined;
   const settings = app ? await d.deploys.appSettings(t, app) : {};
-  const engine = () => deployerFor(d, settings.target);
+  const environment = action.environment ?? (params.resolved?.environment);
+  const engine = () => deployerFor(d, settings.target, environment);
   switch (action.kind) {
     case 'status': {
       const reps = await engine().status(t, app);
@@ -140,7 +142,7 @@ async function deploy(d: Deps, action: ActionRow, r: Resolved, settings: AppDepl
     await progress(`built ${image} from commit ${built.commit.slice(0, 12)}`);
   }
   await progress(`${prefix ? `${prefix}; d` : 'D'}eploying ${r.app}: ${image}${port ? ` port ${port}` : ''} ×${replicas} (deployment ${id})`);
-  const res = await deployerFor(d, target).deploy({
+  const res = await deployerFor(d, target, r.environment).deploy({
     tenantId: t, app: r.app, deploymentId: id, actionId: action.id, image, port, replicas, env, pull: policy.pull, ...(healthPath ? { healthPath } : {}),
   }, progress);
   const now = d.clock.now();

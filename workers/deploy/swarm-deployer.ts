@@ -6,9 +6,11 @@
  * task for `monitorMs`, and on failure rolls the service back by itself (failure_action
  * rollback, rollback_config start-first), so the old version keeps serving. Health is the
  * image's HEALTHCHECK, or a wget of the app's health path injected as the service's health
- * check. The published port is assigned once by Swarm and survives updates: it is the app's
- * stable endpoint (routing mesh). Swarm converges replicas itself, so the reconciler does
- * not watch this target (listManaged returns nothing).
+ * check. Ports are published in `host` mode by default (a free host port per task, read
+ * back from the task status), which works on any engine; `publishMode: 'ingress'` uses the
+ * routing mesh instead, whose port Swarm assigns once and keeps across updates (the app's
+ * stable endpoint on a real cluster; this sandbox's kernel cannot run the mesh). Swarm
+ * converges replicas itself, so the reconciler does not watch this target.
  */
 import type Dockerode from 'dockerode';
 import { HoistError, isHoistError } from '../contract/index.ts';
@@ -22,6 +24,7 @@ export interface SwarmDeployerOptions {
   monitorMs?: number;
   memoryBytes?: number;
   nanoCpus?: number;
+  publishMode?: 'host' | 'ingress';
 }
 
 const NS = 1_000_000;
@@ -34,7 +37,7 @@ export class SwarmDeployer implements Deployer {
   private readonly o: Required<SwarmDeployerOptions>;
   constructor(private readonly docker: Dockerode, opts: SwarmDeployerOptions = {}) {
     this.o = { publishAddress: opts.publishAddress ?? '127.0.0.1', timeoutMs: opts.timeoutMs ?? 120_000, monitorMs: opts.monitorMs ?? 5_000,
-      memoryBytes: opts.memoryBytes ?? 256 * 1024 * 1024, nanoCpus: opts.nanoCpus ?? 500_000_000 };
+      memoryBytes: opts.memoryBytes ?? 256 * 1024 * 1024, nanoCpus: opts.nanoCpus ?? 500_000_000, publishMode: opts.publishMode ?? 'host' };
   }
 
   deploy(spec: DeploySpec, progress: ProgressFn): Promise<DeployResult> {
@@ -55,9 +58,12 @@ export class SwarmDeployer implements Deployer {
       }
       await this.awaitConverged(spec, !!existing, progress);
       const svc = (await this.inspect(spec.tenantId, spec.app))!;
-      const hostPorts = (svc.Endpoint?.Ports ?? []).map((p) => p.PublishedPort).filter((p): p is number => !!p);
-      const replicas = await this.tasks(spec.tenantId, spec.app);
-      return { replicas, hostPorts, ...(hostPorts[0] ? { endpoint: `${this.o.publishAddress}:${hostPorts[0]}` } : {}) };
+      const replicas = (await this.tasks(spec.tenantId, spec.app)).filter((r) => r.deploymentId === spec.deploymentId);
+      if (this.o.publishMode === 'ingress') {
+        const hostPorts = (svc.Endpoint?.Ports ?? []).map((p) => p.PublishedPort).filter((p): p is number => !!p);
+        return { replicas, hostPorts, ...(hostPorts[0] ? { endpoint: `${this.o.publishAddress}:${hostPorts[0]}` } : {}) };
+      }
+      return { replicas, hostPorts: replicas.flatMap((r) => (r.hostPort ? [r.hostPort] : [])) };
     });
   }
 
@@ -84,7 +90,7 @@ export class SwarmDeployer implements Deployer {
       Mode: { Replicated: { Replicas: spec.replicas } },
       UpdateConfig: policy,
       RollbackConfig: { ...policy, FailureAction: 'pause' },
-      EndpointSpec: spec.port ? { Ports: [{ Protocol: 'tcp', TargetPort: spec.port, PublishMode: 'ingress' }] } : {},
+      EndpointSpec: spec.port ? { Ports: [{ Protocol: 'tcp', TargetPort: spec.port, PublishMode: this.o.publishMode }] } : {},
     };
   }
 
@@ -163,7 +169,7 @@ export class SwarmDeployer implements Deployer {
       if (app !== undefined && s.Spec?.Labels?.[LABEL.app] !== app) continue;
       const tasks = (await this.docker.listTasks({ filters: { service: [s.ID] } })) as Array<{
         ID: string; Slot?: number; DesiredState?: string; Spec?: { ContainerSpec?: { Image?: string; Labels?: Record<string, string> } };
-        Status?: { State?: string; Err?: string; Timestamp?: string; ContainerStatus?: { ContainerID?: string } };
+        Status?: { State?: string; Err?: string; Timestamp?: string; ContainerStatus?: { ContainerID?: string }; PortStatus?: { Ports?: Array<{ PublishedPort?: number }> } };
       }>;
       out.push(...tasks.map((t) => ({ ...t, app: s.Spec?.Labels?.[LABEL.app] ?? '' })));
     }
@@ -177,6 +183,7 @@ export class SwarmDeployer implements Deployer {
         containerId: t.Status?.ContainerStatus?.ContainerID ?? t.ID, name: `${t.app}.${t.Slot ?? 0}`, app: t.app,
         deploymentId: t.Spec?.ContainerSpec?.Labels?.[LABEL.deployment] ?? '', state: t.Status?.State ?? 'unknown',
         image: (t.Spec?.ContainerSpec?.Image ?? '').replace(/@sha256:.*$/, ''),
+        ...(t.Status?.PortStatus?.Ports?.[0]?.PublishedPort ? { hostPort: t.Status.PortStatus.Ports[0].PublishedPort } : {}),
       }));
   }
 

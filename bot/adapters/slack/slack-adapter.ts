@@ -9,6 +9,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, webApi, type Logger as BoltLogger } from '@slack/bolt';
+import { HoistError } from '../../core/errors.ts';
 import type { ChatAdapter, ConversationRef, Decision, InboundMessage, Logger, MessageRef, Outbound, SecretRequest } from '../../core/types.ts';
 import {
   commandInput, commandOf, interactionInput, MAX_TEXT, normalizeDecision, normalizeMention, normalizeMessage, parseSecretMeta,
@@ -122,9 +123,11 @@ export async function createSlackAdapter(o: SlackAdapterOptions): Promise<SlackA
   };
   let me: BotIdentity = { botUserId: o.botUserId ?? '', botId: o.botId };
   if (!o.botUserId || !o.botId) {
-    const auth = await new webApi.WebClient(o.botToken, clientOptions).auth.test();
+    const auth = await new webApi.WebClient(o.botToken, clientOptions).auth.test().catch((e: unknown) => {
+      throw new HoistError('config_invalid', `Slack did not accept SLACK_BOT_TOKEN (auth.test: ${errCode(e)})`, { cause: e });
+    });
     me = { botUserId: String(auth.user_id ?? ''), botId: auth.bot_id ? String(auth.bot_id) : undefined };
-    if (!me.botUserId) throw new Error('Slack auth.test did not return the bot user id; check SLACK_BOT_TOKEN');
+    if (!me.botUserId) throw new HoistError('config_invalid', 'Slack auth.test did not return the bot user id; check SLACK_BOT_TOKEN');
   }
   const socket = Boolean(o.appToken);
   const receiver = socket
@@ -137,7 +140,7 @@ export async function createSlackAdapter(o: SlackAdapterOptions): Promise<SlackA
         if (!response.headersSent) { response.writeHead(400); response.end(); }
       },
     });
-  if (!socket && !o.signingSecret) throw new Error('SLACK_SIGNING_SECRET is required for Slack over HTTP');
+  if (!socket && !o.signingSecret) throw new HoistError('config_invalid', 'SLACK_SIGNING_SECRET is required for Slack over HTTP');
   const app = new App({
     receiver, token: o.botToken, botId: me.botId, botUserId: me.botUserId, logger,
     clientOptions, ignoreSelf: true, convoStore: false,

@@ -24,6 +24,8 @@ const FALLBACK_MAX = 3000;
 export type Block = Record<string, unknown>;
 export interface SlackMessage { text: string; blocks: Block[] }
 
+// Control characters (but tab and newline) could hide text or break rendering; they are dropped.
+// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
 
 /** Slack's three mrkdwn escapes, after dropping control characters. */

@@ -11,7 +11,14 @@ import { acceptLiteral, keywordClass, suffixAllowed } from './assignments.ts';
 
 const FLAG = foldCase(/(?<![\w-])--(?:[a-z0-9]+-){0,4}(?<kw>password|passwd|pass|pwd|token|secret|api-key|apikey|access-key|secret-key|client-secret|auth-token|key)(?<suffix>[a-z0-9-]{0,20})(?:=|[ \t]+)(?:"(?<s1>[^"\r\n]{1,512})"|'(?<s2>[^'\r\n]{1,512})'|(?<s3>[^\s"'\-][^\s"']{0,511}))/iyd);
 
+function isWordOrDash(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 45;
+}
+
 function scanFlag(ctx: ScanContext, at: number): void {
+  // `--` starts a flag only after a non-word char and before a letter (not `-----BEGIN`).
+  const next = ctx.text.charCodeAt(at + 2);
+  if ((at > 0 && isWordOrDash(ctx.text.charCodeAt(at - 1))) || !((next >= 65 && next <= 90) || (next >= 97 && next <= 122))) return;
   FLAG.lastIndex = at;
   const m = FLAG.exec(ctx.text);
   if (m === null) return;

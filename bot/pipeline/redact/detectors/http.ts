@@ -43,6 +43,7 @@ export const httpDetectors: readonly Detector[] = [
     triggers: ['authorization'],
     re: /authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["']?(?:(?<scheme>token|bearer|basic|digest|apikey|sso-key|key|bot)[ \t]{1,4}|key[ \t]{0,2}=[ \t]{0,2})?(?<s>[A-Za-z0-9\-._~+/]{8,4096}={0,2})/i,
     priority: PRIORITY.structured,
+    tail: () => 0,
     accept: (v, m) => (m.groups?.['scheme']?.toLowerCase() === 'basic' ? decodesToUserPass(v) : credentialShape(v)),
     kindOf: (m) => {
       const scheme = m.groups?.['scheme']?.toLowerCase();
@@ -53,6 +54,7 @@ export const httpDetectors: readonly Detector[] = [
     id: 'bearer_token',
     kinds: ['bearer_token'],
     triggers: ['bearer'],
+    tail: () => 0,
     re: /(?<![A-Za-z])bearer[ \t]{1,4}(?<s>[A-Za-z0-9\-._~+/]{8,4096}=*)(?![A-Za-z0-9\-._~+/=])/i,
     priority: PRIORITY.structured,
     accept: credentialShape,
@@ -61,6 +63,7 @@ export const httpDetectors: readonly Detector[] = [
     id: 'basic_auth',
     kinds: ['basic_auth'],
     triggers: ['basic'],
+    tail: () => 0,
     re: /(?<![A-Za-z])basic[ \t]{1,4}(?<s>[A-Za-z0-9+/]{8,1024}={0,2})(?![A-Za-z0-9+/=])/i,
     priority: PRIORITY.structured,
     accept: decodesToUserPass,
@@ -81,8 +84,9 @@ export const httpDetectors: readonly Detector[] = [
     id: 'url_password',
     kinds: [...new Set(URL_KIND.map(([, k]) => k)), 'url_password'],
     triggers: ['://'],
-    re: /(?<=(?<![A-Za-z0-9+.\-])(?<scheme>[A-Za-z][A-Za-z0-9+.\-]{0,24})):\/\/[^\s:/?#@"'<>[\]]{0,128}:(?<s>[^\s/?#"'<>]{1,256})@(?:[A-Za-z0-9.\-_%]{1,255}|\[[0-9a-fA-F:.]{2,64}\])(?=[:/?#\s"'<>),;\]}]|$)/,
+    re: /(?<=(?<![A-Za-z0-9+.\-])(?<scheme>[A-Za-z][A-Za-z0-9+.\-]{0,24})):\/\/[^\s:/?#@"'<>[\]]{0,128}:(?<s>[^\s/?#"'<>]{1,256})@(?<h>[A-Za-z0-9.\-_%]{1,255}|\[[0-9a-fA-F:.]{2,64}\])(?=[:/?#\s"'<>),;\]}]|$)/,
     priority: PRIORITY.url,
+    tail: (m) => (m.groups?.['h'] ?? '').length + 1,
     accept: (v) => !isPlaceholderValue(v) && !/^\d{1,5}$/.test(v),
     kindOf: (m) => urlKind(m.groups?.['scheme'] ?? ''),
   }),
@@ -110,11 +114,13 @@ export const httpDetectors: readonly Detector[] = [
     id: 'connection_string_password',
     kinds: ['connection_string_password'],
     triggers: ['password', 'pwd'],
-    re: /(?<![A-Za-z0-9_\-.])(?:password|pwd)[ \t]{0,4}=[ \t]{0,4}(?:\{(?<s1>[^}\r\n]{1,256})\}|'(?<s2>[^'\r\n]{1,256})'|"(?<s3>[^"\r\n]{1,256})"|(?<s4>[^;\s"'{](?:[^;\r\n"']{0,254}[^;\s"'])?))[ \t]*(?<end>;|["'\r\n]|$)/i,
+    re: /(?<![A-Za-z0-9_\-.])(?:password|pwd)[ \t]{0,4}=[ \t]{0,4}(?:\{(?<s1>[^}\r\n]{1,256})\}|'(?<s2>[^'\r\n]{1,256})'|"(?<s3>[^"\r\n]{1,256})"|(?<s4>[^;\s"'{=](?:[^;\r\n"'=]{0,254}[^;\s"'=])?)(?=[ \t]*(?:;|["'\r\n]|$)))/i,
     priority: PRIORITY.url,
+    tail: (m) => (m.groups?.['s4'] === undefined ? 1 : 0),
     accept: (v, m, text) => {
       if (isPlaceholderValue(v) || (m.groups?.['s4'] !== undefined && isCodeReference(v))) return false;
-      if (m.groups?.['end'] === ';') return true;
+      const after = /^[ \t]*;/.test(text.slice(m.index + m[0].length, m.index + m[0].length + 8));
+      if (after) return true;
       const before = text.slice(Math.max(0, m.index - 300), m.index);
       return before.slice(before.lastIndexOf('\n') + 1).includes(';');
     },

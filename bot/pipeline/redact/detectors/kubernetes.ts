@@ -70,8 +70,8 @@ function ownerIsSecret(ctx: ScanContext, at: number, indent: number, json: boole
   for (let j = i; j < kinds.length && j < i + 8; j++) if (fits(kinds[j])) { after = kinds[j]; break; }
   if (json) return (after ?? before)?.secret ?? false;
   if (before !== undefined && after !== undefined) {
-    const itemStart = new RegExp(`\\n[ \\t]{${Math.max(0, indent - 2)}}-[ \\t]`);
-    return itemStart.test(ctx.text.slice(before.pos, at)) ? after.secret : before.secret;
+    const dash = `\n${' '.repeat(Math.max(0, indent - 2))}- `;
+    return ctx.text.slice(before.pos, at).includes(dash) ? after.secret : before.secret;
   }
   return (before ?? after)?.secret ?? false;
 }
