@@ -212,9 +212,9 @@ export class AnthropicIntentParser implements IntentParser {
       intent = { action: 'unknown', reason: unreachableText(call.failure) };
       response = { outcome: 'failed', failure: call.failure.kind, ...('status' in call.failure ? { status: call.failure.status } : {}), attempts: call.attempts };
     }
-    await this.d.budget?.charge(who, usage.input + usage.output);
+    // Bookkeeping after the fact must not hold up the reply: tracked, logged on failure.
+    if (this.d.budget) this.track(this.d.budget.charge(who, usage.input + usage.output), log);
     if (store && recordId !== undefined) {
-      // Bookkeeping after the fact must not hold up the reply: tracked, logged on failure.
       this.track(store.finishRequest(recordId, { response, inputTokens: usage.input, outputTokens: usage.output, latencyMs: Math.round(apiMs) }), log);
     }
     log.info({ outcome: response.outcome, attempts: call.attempts, apiMs: Math.round(apiMs), ownMs: Math.round((performance.now() - started - apiMs) * 10) / 10, tokens: usage }, 'llm.parsed');

@@ -31,7 +31,13 @@ export function atLeast(role: Role | undefined, min: Role): boolean {
   return role !== undefined && RANK[role] >= RANK[min];
 }
 
+/** Anyone in the workspace may ask for help and exercise their own data rights, role or not. */
+function open(intent: Intent): boolean {
+  return intent.action === 'help' || (intent.action === 'privacy' && intent.request !== 'export');
+}
+
 export function authorize(role: Role | undefined, intent: Intent): void {
+  if (open(intent)) return;
   const min = needs(intent);
   if (!atLeast(role, min)) {
     throw new HoistError('forbidden', `You need the ${min} role for ${intent.action.replace('_', ' ')}${role ? ` (you are ${role})` : ''}; ask an admin: grant @you ${min}.`);

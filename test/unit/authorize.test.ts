@@ -6,6 +6,8 @@ describe('authorize', () => {
     expect(() => authorize('viewer', { action: 'status' })).not.toThrow();
     expect(() => authorize('viewer', { action: 'deploy', app: 'web' })).toThrow(/deployer role/);
     expect(() => authorize(undefined, { action: 'status' })).toThrow(/viewer role/);
+    expect(() => authorize(undefined, { action: 'privacy', request: 'forget_me' })).not.toThrow();
+    expect(() => authorize(undefined, { action: 'help' })).not.toThrow();
   });
   it('keeps roles and export for admins', () => {
     expect(() => authorize('approver', { action: 'grant', user: 'x', role: 'admin' })).toThrow(/admin/);

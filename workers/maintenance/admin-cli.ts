@@ -75,7 +75,7 @@ function newFileMasterKey(cfg: Config): void {
   renameSync(tmp, f.current);
 }
 
-/** `config` parses the process environment (bot/cli.ts owns process.env). */
+/** `config` parses the environment; bot/cli.ts owns reading it. */
 export function registerAdminCommands(program: Command, setCode: (c: number) => void, config: () => Config): void {
 
   const keys = program.commands.find((c) => c.name() === 'keys') ?? program.command('keys').description('master and tenant keys');

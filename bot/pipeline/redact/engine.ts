@@ -94,9 +94,40 @@ export interface Detection {
   readonly spans: readonly Span[];
 }
 
+const PROPAGATE_MIN_LENGTH = 8;
+const PROPAGATE_MAX_VALUES = 64;
+
+/**
+ * Once a value is known to be a secret ("password=hunter22"), every other occurrence of
+ * it is one too ("…and I typed hunter22 into the form"). Values shorter than 8 chars are
+ * not chased: replacing every "root" in a message would wreck it. Bounded to 64 distinct
+ * values so a message stuffed with keys stays linear.
+ */
+function propagate(text: string, spans: Span[]): Span[] {
+  const values = new Map<string, string>();
+  for (const s of spans) {
+    if (values.size >= PROPAGATE_MAX_VALUES) break;
+    const v = text.slice(s.start, s.end);
+    if (v.length >= PROPAGATE_MIN_LENGTH && !values.has(v)) values.set(v, s.kind);
+  }
+  if (values.size === 0) return spans;
+  const taken = Int32Array.from(spans.flatMap((s) => [s.start, s.end]));
+  const guarded = placeholderSpans(text);
+  const extra: Candidate[] = [];
+  for (const [v, kind] of values) {
+    for (let i = text.indexOf(v); i !== -1; i = text.indexOf(v, i + v.length)) {
+      const end = i + v.length;
+      if (overlapsAny(taken, i, end) || (guarded.length > 0 && overlapsAny(guarded, i, end))) continue;
+      extra.push({ start: i, end, kind, priority: 0 });
+    }
+  }
+  if (extra.length === 0) return spans;
+  return merge([...spans.map((s) => ({ ...s, priority: 1 })), ...extra]);
+}
+
 export function detect(input: string): Detection {
   const norm = normalize(input);
-  return { norm, spans: merge(collect(norm.text, false)) };
+  return { norm, spans: propagate(norm.text, merge(collect(norm.text, false))) };
 }
 
 export function hasAnySecret(input: string): boolean {
