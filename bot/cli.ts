@@ -11,6 +11,7 @@ import { HoistError, isHoistError } from './core/errors.ts';
 import type { RedactedText } from './core/types.ts';
 import { createLogger } from './infra/logger.ts';
 import { openDb, openServices } from './infra/services.ts';
+import { shutdown, untilSignal } from './infra/shutdown.ts';
 import { parseIntent, type IntentParser } from './pipeline/parse-intent.ts';
 import { redactMessage } from './pipeline/redact.ts';
 import { runRedactCli } from './pipeline/redact/cli.ts';
@@ -36,12 +37,18 @@ async function runStart(mode: 'start' | 'console' | 'bot' | 'workers', user: str
     base: { proc: mode },
   });
   const services = await openServices(cfg, mode);
-  const closers: Array<() => Promise<void>> = [];
+  // Daemons only: the console ends with its input, and Ctrl-C there keeps its default meaning.
+  const signal = consoleMode ? undefined : untilSignal(logger);
+  type Closable = { close(): Promise<void> };
+  let workers: (Closable & { close(graceMs?: number): Promise<void>; checks: Record<string, () => Promise<unknown>> }) | undefined;
+  let bot: (Closable & { drain(): void }) | undefined;
+  let http: { drain(): void; close(): Promise<void> } | undefined;
+  let closed = false;
   try {
     if (mode !== 'bot') {
       const { startWorkers } = await import('../workers/main.ts');
       const w = await startWorkers({ config: cfg, services, logger });
-      closers.push(w.close);
+      workers = w;
       if (consoleMode) {
         const { prepareConsoleDocker } = await import('../workers/console-docker.ts');
         await prepareConsoleDocker(w.deployer, logger);
@@ -49,23 +56,39 @@ async function runStart(mode: 'start' | 'console' | 'bot' | 'workers', user: str
     }
     if (mode !== 'workers') {
       const { startBot } = await import('./main.ts');
-      const bot = await startBot({
+      const b = await startBot({
         config: cfg, services, logger, console: consoleMode ? { user } : undefined,
         http: consoleMode ? undefined : { port: cfg.PORT },
+        readiness: workers ? { docker: workers.checks.docker! } : undefined,
       });
-      closers.unshift(bot.close);
+      bot = b;
       if (consoleMode) {
-        await bot.runConsole(process.stdin, Boolean(process.stdin.isTTY));
+        await b.runConsole(process.stdin, Boolean(process.stdin.isTTY));
         return;
       }
+    } else if (workers) {
+      // The workers process serves its own /healthz, /readyz (PostgreSQL, Redis, Docker) and /metrics.
+      const { startHttpServer } = await import('./infra/http-server.ts');
+      http = await startHttpServer({ port: cfg.PORT, logger, checks: workers.checks });
     }
-    await new Promise<void>((res) => {
-      process.once('SIGTERM', res);
-      process.once('SIGINT', res);
-    });
+    await signal;
+    // Order: stop taking work (readyz 503), let running jobs finish, post what is left, close.
+    const clean = await shutdown([
+      { name: 'drain', run: async () => { bot?.drain(); http?.drain(); } },
+      { name: 'workers', run: async () => workers?.close(cfg.HOIST_SHUTDOWN_GRACE_MS) },
+      { name: 'bot', run: async () => bot?.close() },
+      { name: 'http', run: async () => http?.close() },
+      { name: 'services', run: () => services.close() },
+    ], cfg.HOIST_SHUTDOWN_GRACE_MS, logger);
+    closed = true;
+    logger.info({ clean }, 'shutdown.done');
+    // Anything that still holds the event loop (a stuck socket) must not keep a stopped process alive.
+    setTimeout(() => process.exit(clean ? 0 : 1), 2_000).unref();
   } finally {
-    for (const c of closers) await c().catch((err: unknown) => logger.error({ err: String(err) }, 'shutdown.failed'));
-    await services.close();
+    if (!closed) {
+      for (const c of [bot, workers, http]) await c?.close().catch((err: unknown) => logger.error({ err: String(err) }, 'shutdown.failed'));
+      await services.close();
+    }
     logger.flush();
   }
 }
@@ -101,6 +124,14 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (o: { socket?: boolean; url?: string }) => {
       const { slackManifest } = await import('./cli-slack.ts');
       process.stdout.write(slackManifest({ socket: Boolean(o.socket), url: o.url }));
+    });
+  const discord = program.command('discord').description('Discord setup');
+  discord.command('register-commands').description('register the /hoist slash command (global, or one guild for development)')
+    .option('--guild <id>', 'register in this guild only (appears at once)')
+    .action(async (o: { guild?: string }) => {
+      const cfg = config('cli');
+      const { registerCommands } = await import('./cli-discord.ts');
+      process.stdout.write(await registerCommands({ token: cfg.DISCORD_TOKEN, appId: cfg.DISCORD_APP_ID, apiUrl: cfg.DISCORD_API_URL, guild: o.guild }));
     });
   const tenant = program.commands.find((c) => c.name() === 'tenant') ?? program.command('tenant').description('tenant settings, export and erasure');
   tenant.command('llm').description("a tenant's LLM: on/off, model, its own API key (read from stdin, sealed)").argument('<tenantId>')

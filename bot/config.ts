@@ -43,6 +43,11 @@ export const ConfigSchema = z.object({
   /** Extra deploy targets besides the default engine: `swarm` (the same engine as a Swarm manager). */
   HOIST_TARGETS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   HOIST_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(30_000),
+  /** Chat requests per user / per tenant (workspace, guild) per minute; beyond that a polite refusal (bot/infra/rate-limit.ts). */
+  HOIST_RATE_LIMIT_USER: z.coerce.number().int().min(1).default(30),
+  HOIST_RATE_LIMIT_TENANT: z.coerce.number().int().min(1).default(300),
+  /** How long SIGTERM/SIGINT waits for running jobs and replies before exiting (bot/infra/shutdown.ts). */
+  HOIST_SHUTDOWN_GRACE_MS: z.coerce.number().int().min(0).default(25_000),
   /** Longest an approved change waits for another change to the same app before failing. */
   HOIST_ROLLOUT_WAIT_MAX_MS: z.coerce.number().int().min(0).default(10 * 60_000),
   /** TEST ONLY (workers/deploy/checkpoint.ts): pause the worker at this step until <dir>/<step>.go exists. */

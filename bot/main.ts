@@ -15,11 +15,14 @@ import { Store } from '../db/repo.ts';
 import { QUEUES, type ResultEvent, type Role } from '../workers/contract/index.ts';
 import { ConsoleAdapter } from './adapters/console/console-adapter.ts';
 import { createSlackAdapter, type SlackAdapterOptions, type ThreadMemory } from './adapters/slack/slack-adapter.ts';
+import { createDiscordAdapter, type DiscordAdapterOptions } from './adapters/discord/discord-adapter.ts';
+import { discordState } from './adapters/discord/discord-state.ts';
 import type { Config } from './config.ts';
 import type { AuditLog } from './core/ports.ts';
 import { systemClock, type ChatAdapter, type Clock, type Logger, type Platform } from './core/types.ts';
 import { hoistMetrics, startHttpServer } from './infra/http-server.ts';
-import { createActionQueue, createWorker } from './infra/queue.ts';
+import { createActionQueue, createWorker, redisConnection } from './infra/queue.ts';
+import { createRateLimiter, refusalText, type RateLimitConfig } from './infra/rate-limit.ts';
 import { createLlmParser, DEFAULT_TIMEOUT_MS, type LlmOverrides } from './llm/index.ts';
 import type { Services } from './infra/services.ts';
 import { Pipeline } from './pipeline/index.ts';
@@ -39,8 +42,14 @@ export interface BotOptions {
   http?: { port: number; host?: string };
   /** Slack adapter overrides (tests: known bot ids, no transport retries). Slack starts when SLACK_BOT_TOKEN is set. */
   slack?: Partial<Pick<SlackAdapterOptions, 'botId' | 'botUserId' | 'retryConfig' | 'maxRateLimitWaits'>>;
+  /** Discord adapter overrides (tests: identify backoff, REST retries). Discord starts when DISCORD_TOKEN is set. */
+  discord?: Partial<Pick<DiscordAdapterOptions, 'identifyPolicy' | 'restRetries' | 'readyTimeoutMs'>>;
   /** LLM budgets and timeouts (tests, bench). */
   llm?: LlmOverrides;
+  /** More readiness checks for /readyz (`hoist start`: the workers' Docker engine). */
+  readiness?: Record<string, () => Promise<unknown>>;
+  /** Per-user / per-tenant chat request limits (default from config). */
+  rateLimits?: Partial<RateLimitConfig>;
 }
 
 /** Slack redelivers for hours at most; a thread Hoist spoke in is remembered for 30 days. */
@@ -57,8 +66,26 @@ export async function startBot(o: BotOptions) {
   if (consoleAdapter) adapters.console = consoleAdapter;
   const admins = new Set(o.config.HOIST_ADMINS);
   const metrics = hoistMetrics();
-  const redis = o.http || o.config.SLACK_BOT_TOKEN ? new Redis(o.services.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
+  const redis = o.http || o.config.SLACK_BOT_TOKEN || o.config.DISCORD_TOKEN ? new Redis(o.services.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
   redis?.on('error', (err: Error) => o.logger.warn({ err: err.message }, 'redis.error'));
+  // Set on shutdown (drain): Slack requests are answered 503 so Slack retries them on another instance.
+  let draining = false;
+  let dbDownUntil = 0;
+  const admit = async (): Promise<string | undefined> => {
+    if (draining) return 'shutting down';
+    if (Date.now() < dbDownUntil) return 'database unavailable';
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // A down PostgreSQL must not be acked: the event could not be claimed or handled.
+      await Promise.race([o.services.dbh.ping(), new Promise((_, rej) => { timer = setTimeout(() => rej(new Error('timeout')), 1_000); })]);
+      return undefined;
+    } catch {
+      dbDownUntil = Date.now() + 1_000;
+      return 'database unavailable';
+    } finally {
+      clearTimeout(timer);
+    }
+  };
   const threadKey = (t: string, c: string, ts: string) => `${o.prefix ?? 'hoist'}:slack-thread:${t}:${c}:${ts}`;
   const threads: ThreadMemory = {
     remember: async (t, c, ts) => { await redis!.set(threadKey(t, c, ts), '1', 'EX', THREAD_TTL_S); },
@@ -68,6 +95,7 @@ export async function startBot(o: BotOptions) {
     botToken: o.config.SLACK_BOT_TOKEN, signingSecret: o.config.SLACK_SIGNING_SECRET, appToken: o.config.SLACK_APP_TOKEN,
     apiUrl: o.config.SLACK_API_URL, logger: o.logger, threads, ...o.slack,
     claimEvent: (id) => store.claimEvent('slack', id),
+    admit,
     metrics: {
       request: (command) => metrics.requests.inc({ platform: 'slack', command }),
       decision: (decision) => metrics.decisions.inc({ platform: 'slack', decision }),
@@ -75,13 +103,39 @@ export async function startBot(o: BotOptions) {
     },
   }) : undefined;
   if (slack) adapters.slack = slack;
+  const discord = o.config.DISCORD_TOKEN ? createDiscordAdapter({
+    token: o.config.DISCORD_TOKEN, appId: o.config.DISCORD_APP_ID ?? '', apiUrl: o.config.DISCORD_API_URL, logger: o.logger, ...o.discord,
+    ...discordState(redis!, o.prefix ?? 'hoist', o.config.DISCORD_APP_ID ?? ''),
+    claimEvent: (id) => store.claimEvent('discord', id),
+    metrics: {
+      request: (command) => metrics.requests.inc({ platform: 'discord', command }),
+      decision: (decision) => metrics.decisions.inc({ platform: 'discord', decision }),
+      rateLimited: () => metrics.rateLimited.inc({ platform: 'discord' }),
+    },
+  }) : undefined;
+  if (discord) adapters.discord = discord;
   const inflight = new Set<string>();
+  // Its own producer-style connection: a down Redis answers at once (and lets the request through).
+  const limiterRedis = redisConnection(o.services.redisUrl, true);
+  limiterRedis.on('error', (err: Error) => o.logger.debug({ err: err.message }, 'redis.error'));
+  const limiter = createRateLimiter({
+    redis: limiterRedis, masterKey: o.services.masterKey, prefix: o.prefix, logger: o.logger,
+    limits: { perUser: o.config.HOIST_RATE_LIMIT_USER, perTenant: o.config.HOIST_RATE_LIMIT_TENANT, ...o.rateLimits },
+  });
   // Always built: inert for tenants without a key (server or BYO) or with the LLM switched off.
   const llmRedis = new Redis(o.services.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });
   llmRedis.on('error', (err: Error) => o.logger.warn({ err: err.message }, 'redis.error'));
   const llm = createLlmParser({
     config: o.config, store: new LlmRepo(o.services.dbh.db), sealer, redis: llmRedis, masterKey: o.services.masterKey,
-    logger: o.logger, prefix: o.prefix, overrides: o.llm,
+    logger: o.logger, prefix: o.prefix,
+    overrides: {
+      onCall: (c) => {
+        metrics.llmCalls.inc({ outcome: c.outcome });
+        metrics.llmTokens.inc({ direction: 'input' }, c.inputTokens);
+        metrics.llmTokens.inc({ direction: 'output' }, c.outputTokens);
+      },
+      ...o.llm,
+    },
     client: (apiKey) => new Anthropic({ apiKey, baseURL: o.config.ANTHROPIC_BASE_URL, maxRetries: 0, timeout: o.llm?.timeoutMs ?? DEFAULT_TIMEOUT_MS }),
   });
   const pipeline = new Pipeline({
@@ -90,6 +144,15 @@ export async function startBot(o: BotOptions) {
     // Console users are local and trusted: the person at the terminal is an admin.
     defaultRole: (_tenant, user): Role | undefined => (user.startsWith('console:') || admins.has(user) ? 'admin' : undefined),
     onEnqueued: (id) => inflight.add(id),
+    rateLimit: async (tenantId, userId) => {
+      if (userId.startsWith('console:')) return undefined; // the person at the terminal is not rate limited
+      const d = await limiter.take(tenantId, userId);
+      if (d.ok) return undefined;
+      metrics.rateLimitRefusals.inc({ scope: d.scope });
+      o.logger.info({ tenant: tenantId, scope: d.scope }, 'ratelimit.refused');
+      return refusalText(d);
+    },
+    observe: { redactionFindings: (kinds) => { for (const kind of kinds) metrics.redactionFindings.inc({ kind }); } },
   });
   const reporter = createReporter({
     store, audit, adapters, logger: o.logger,
@@ -103,11 +166,24 @@ export async function startBot(o: BotOptions) {
   }, 30_000);
   sweeper.unref();
   await slack?.start({ message: (m) => pipeline.handleMessage(m), decision: (d) => pipeline.handleDecision(d) });
+  await discord?.start({ message: (m) => pipeline.handleMessage(m), decision: (d) => pipeline.handleDecision(d) });
   const http = o.http ? await startHttpServer({
     port: o.http.port, host: o.http.host, logger: o.logger,
-    checks: { postgres: () => o.services.dbh.ping(), redis: () => redis!.ping() },
+    checks: {
+      postgres: () => o.services.dbh.ping(), redis: () => redis!.ping(), ...(discord ? { discord: () => discord.ready() } : {}),
+      ...(slack ? { slack: () => slack.ready() } : {}),
+      ...o.readiness,
+    },
     mounts: slack?.mode === 'http' ? { '/slack/events': slack.httpHandler } : {},
   }) : undefined;
+
+  // Queue depth for /metrics, read every few seconds (not on the scrape: a down Redis must not stall it).
+  const depth = http ? setInterval(() => {
+    queue.queue.getJobCounts('waiting', 'active', 'delayed', 'failed').then((c) => {
+      for (const [state, n] of Object.entries(c)) metrics.queueDepth.set({ queue: QUEUES.actions, state }, n);
+    }, () => undefined);
+  }, 5_000) : undefined;
+  depth?.unref();
 
   const idle = async (timeoutMs = 10 * 60_000) => {
     const until = Date.now() + timeoutMs;
@@ -120,6 +196,7 @@ export async function startBot(o: BotOptions) {
     llm,
     consoleAdapter,
     slack,
+    discord,
     http,
     idle,
     async runConsole(input: NodeJS.ReadableStream, interactive: boolean) {
@@ -130,11 +207,23 @@ export async function startBot(o: BotOptions) {
         idle: () => idle(),
       }, interactive);
     },
-    async close() {
+    /** Shutdown, first step: /readyz 503, new Slack requests 503 (Slack retries them elsewhere), no more sweeps. */
+    drain() {
+      draining = true;
+      http?.drain();
       clearInterval(sweeper);
-      await http?.close();
+    },
+    /** Lets detached chat work and queued results finish, then closes everything this bot opened. */
+    async close() {
+      draining = true;
+      clearInterval(sweeper);
+      clearInterval(depth);
+      http?.drain();
       await slack?.close();
+      await discord?.close();
+      await http?.close();
       redis?.disconnect();
+      limiterRedis.disconnect();
       await llm.settle();
       llmRedis.disconnect();
       await resultsWorker.close();

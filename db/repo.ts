@@ -5,6 +5,7 @@
  */
 import { and, desc, eq, gt, inArray, isNull, lt } from 'drizzle-orm';
 import type { Db } from './client.ts';
+import { addToOutbox, OutboxRepo } from './outbox.ts';
 import { actions, apps, deployments, envVars, processedEvents, roles, sealedSecrets, tenants } from './schema/index.ts';
 
 export type ActionRow = typeof actions.$inferSelect;
@@ -92,13 +93,39 @@ export class Store {
     return a;
   }
 
-  /** pending → approved, only if still pending and not expired. Returns the row when this call won. */
+  /**
+   * pending → approved, only if still pending and not expired, and its outbox row, in one
+   * transaction (db/outbox.ts): an approval is never lost between Postgres and Redis.
+   * Returns the row when this call won.
+   */
   async approveAction(id: string, tenantId: string, by: string, now: Date): Promise<ActionRow | undefined> {
-    const [row] = await this.db.update(actions)
-      .set({ status: 'approved', decidedBy: by, decidedAt: now })
-      .where(and(eq(actions.id, id), eq(actions.tenantId, tenantId), eq(actions.status, 'pending'), gt(actions.expiresAt, now)))
-      .returning();
-    return row;
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.update(actions)
+        .set({ status: 'approved', decidedBy: by, decidedAt: now })
+        .where(and(eq(actions.id, id), eq(actions.tenantId, tenantId), eq(actions.status, 'pending'), gt(actions.expiresAt, now)))
+        .returning();
+      if (row) await addToOutbox(tx, tenantId, id);
+      return row;
+    });
+  }
+
+  /** A read-only action is created approved: the row and its outbox row in one transaction. */
+  async createApprovedAction(a: typeof actions.$inferInsert): Promise<ActionRow> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx.insert(actions).values({ ...a, status: 'approved' }).returning();
+      await addToOutbox(tx, row!.tenantId, row!.id);
+      return row!;
+    });
+  }
+
+  /** The reporter's once-only guard: true for the first caller; `releaseReport` undoes it when posting failed. */
+  async claimReport(id: string, now: Date): Promise<boolean> {
+    const r = await this.db.update(actions).set({ reportedAt: now }).where(and(eq(actions.id, id), isNull(actions.reportedAt))).returning({ id: actions.id });
+    return r.length > 0;
+  }
+
+  async releaseReport(id: string): Promise<void> {
+    await this.db.update(actions).set({ reportedAt: null }).where(eq(actions.id, id));
   }
 
   async transition(id: string, from: ActionStatus[], to: ActionStatus, patch: Partial<ActionRow> = {}): Promise<ActionRow | undefined> {
@@ -107,8 +134,10 @@ export class Store {
     return row;
   }
 
+  /** The fast path published the job itself: stamp the action and its outbox row (unless a relay holds the row; it stamps it). */
   async markEnqueued(id: string, now: Date): Promise<void> {
-    await this.db.update(actions).set({ enqueuedAt: now }).where(eq(actions.id, id));
+    await this.db.update(actions).set({ enqueuedAt: now }).where(and(eq(actions.id, id), isNull(actions.enqueuedAt)));
+    await new OutboxRepo(this.db).markPublished(id);
   }
 
   /** Pending actions past their expiry become expired; returns them so the bot can say so. */

@@ -11,7 +11,12 @@ import { Store } from '../db/repo.ts';
 import { createAuditLog } from '../db/audit.ts';
 import type { Config } from '../bot/config.ts';
 import { systemClock, type Clock, type Logger } from '../bot/core/types.ts';
-import { createResultPublisher, createWorker, redisConnection } from '../bot/infra/queue.ts';
+import { createActionQueue, createResultPublisher, createWorker, redisConnection } from '../bot/infra/queue.ts';
+import { OutboxRepo } from '../db/outbox.ts';
+import { hoistMetrics } from '../bot/infra/http-server.ts';
+import type { AuditLog } from '../bot/core/ports.ts';
+import { startOutboxReconciler, type ReconcilerOptions } from './outbox/reconciler.ts';
+import { startRelay, type RelayOptions } from './outbox/relay.ts';
 import type { Services } from '../bot/infra/services.ts';
 import { redactForLog } from '../bot/pipeline/redact/index.ts';
 import { QUEUES, type ActionJob } from './contract/index.ts';
@@ -40,6 +45,36 @@ export interface WorkerOptions {
   reconcile?: boolean;
   /** Schedule the retention job (default true). */
   retention?: boolean;
+  /**
+   * The outbox relay and reconciler (workers/outbox/) run here, next to the queue they feed;
+   * `false` turns both off (tests that drive them by hand). Several workers processes run
+   * several relays safely.
+   */
+  outbox?: false | { relay?: RelayOptions; reconcile?: ReconcilerOptions };
+}
+
+/**
+ * Deploy metrics from the audit events the processor writes exactly once per action
+ * (`action.started`, then `action.succeeded|failed`, both guarded by conditional updates).
+ */
+function meteredAudit(audit: AuditLog): AuditLog {
+  const metrics = hoistMetrics();
+  const started = new Map<string, number>();
+  return {
+    async append(e) {
+      await audit.append(e);
+      if (!e.actionId) return;
+      if (e.type === 'action.started') started.set(e.actionId, performance.now());
+      else if (e.type === 'action.succeeded' || e.type === 'action.failed') {
+        const outcome = e.type.slice('action.'.length);
+        const kind = String(e.data?.kind ?? 'unknown');
+        metrics.deploys.inc({ kind, outcome });
+        const t0 = started.get(e.actionId);
+        started.delete(e.actionId);
+        if (t0 !== undefined) metrics.rolloutSeconds.observe({ kind, outcome }, (performance.now() - t0) / 1000);
+      }
+    },
+  };
 }
 
 export async function startWorkers(o: WorkerOptions) {
@@ -52,21 +87,41 @@ export async function startWorkers(o: WorkerOptions) {
   const deploys = new DeployRepo(o.services.dbh.db);
   const results = createResultPublisher({ redisUrl: o.services.redisUrl, prefix: o.prefix });
   const sealer = new Sealer(o.services.dbh.db, new Keyring(o.services.masterKey, o.services.previousMasterKeys));
-  const process = createActionProcessor({
+  const processAction = createActionProcessor({
     store: new Store(o.services.dbh.db),
-    deploys, deployer, targets, builder: new DockerSourceBuilder(docker),
+    deploys, deployer, targets, builder: new DockerSourceBuilder(docker, { env: process.env }),
     sealer,
     results, clock, logger: o.logger,
-    audit: createAuditLog(o.services.dbh.db, clock, sealer),
+    audit: meteredAudit(createAuditLog(o.services.dbh.db, clock, sealer)),
     redact: redactForLog,
     lease: { maxWaitMs: o.config.HOIST_ROLLOUT_WAIT_MAX_MS, ...o.lease },
     checkpoint,
   });
   const worker = createWorker(QUEUES.actions, { redisUrl: o.services.redisUrl, prefix: o.prefix },
-    async (job: Job<ActionJob>, token?: string) => process(job, token), o.config.HOIST_WORKER_CONCURRENCY, o.workerTiming);
+    async (job: Job<ActionJob>, token?: string) => processAction(job, token), o.config.HOIST_WORKER_CONCURRENCY, o.workerTiming);
   worker.on('failed', (job, err) => o.logger.warn({ job: job?.id, err: err.message }, 'job.failed'));
   const reconciler = o.reconcile === false ? undefined
     : startReconciler({ deploys, deployers: [deployer], results, logger: o.logger }, o.config.HOIST_RECONCILE_INTERVAL_MS);
+  const producer = createActionQueue({ redisUrl: o.services.redisUrl, prefix: o.prefix });
+  const outboxRepo = new OutboxRepo(o.services.dbh.db);
+  const jobs = {
+    publish: (actionId: string, tenantId: string) => producer.enqueue(actionId, tenantId),
+    exists: async (actionId: string) => (await producer.queue.getJobState(actionId)) !== 'unknown',
+  };
+  const relay = o.outbox === false ? undefined : startRelay(outboxRepo, jobs, o.logger, o.outbox?.relay);
+  const outboxReconciler = o.outbox === false ? undefined
+    : startOutboxReconciler({ db: o.services.dbh.db, repo: outboxRepo, jobs, results, logger: o.logger }, o.outbox?.reconcile);
+  const metrics = hoistMetrics();
+  const pinger = redisConnection(o.services.redisUrl, true);
+  pinger.on('error', () => undefined); // readiness reports it
+  // Outbox backlog and queue depth for /metrics, read every few seconds (never on the scrape itself).
+  const gauges = setInterval(() => {
+    outboxRepo.pending().then((n) => metrics.outboxPending.set(n), () => undefined);
+    producer.queue.getJobCounts('waiting', 'active', 'delayed', 'failed').then((c) => {
+      for (const [state, n] of Object.entries(c)) metrics.queueDepth.set({ queue: QUEUES.actions, state }, n);
+    }, () => undefined);
+  }, 5_000);
+  gauges.unref();
   const retention = o.retention === false ? undefined : await startRetentionScheduler({
     db: o.services.dbh.db, sealer, clock, logger: o.logger, prefix: o.prefix,
     connection: () => redisConnection(o.services.redisUrl, false),
@@ -75,11 +130,33 @@ export async function startWorkers(o: WorkerOptions) {
     deployer,
     worker,
     reconciler,
-    async close() {
+    outbox: { repo: outboxRepo, relay, reconciler: outboxReconciler, queue: producer.queue },
+    /** Readiness: `docker` alone is added to the bot's checks in `hoist start`; `hoist workers` serves all three. */
+    checks: {
+      docker: () => docker.ping(),
+      postgres: () => o.services.dbh.ping(),
+      redis: () => pinger.ping(),
+    },
+    /**
+     * Stops taking jobs and lets running ones finish for up to `graceMs` (then leaves them:
+     * their lock expires and another worker re-runs them, which the processor absorbs).
+     */
+    async close(graceMs = 30_000) {
+      clearInterval(gauges);
       await retention?.close();
+      await relay?.stop();
+      await outboxReconciler?.stop();
       await reconciler?.stop();
-      await worker.close();
+      let timer: NodeJS.Timeout | undefined;
+      const drained = await Promise.race([
+        worker.close().then(() => true),
+        new Promise<boolean>((r) => { timer = setTimeout(() => r(false), graceMs); }),
+      ]);
+      clearTimeout(timer);
+      if (!drained) o.logger.warn({ graceMs }, 'workers.close_timed_out');
+      await producer.close();
       await results.close();
+      pinger.disconnect();
     },
   };
 }

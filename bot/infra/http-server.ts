@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Counter, register } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, register } from 'prom-client';
 import type { Logger } from '../core/types.ts';
 
 export type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -25,6 +25,9 @@ export interface HttpServer {
   server: Server;
   port: number;
   url: string;
+  /** Shutdown has begun: /readyz answers 503 from now on (load balancers stop sending work). */
+  drain(): void;
+  readonly draining: boolean;
   close(): Promise<void>;
 }
 
@@ -39,8 +42,22 @@ export function hoistMetrics() {
     requests: counter('hoist_requests_total', 'Chat requests received, by platform and command verb', ['platform', 'command']),
     decisions: counter('hoist_approvals_total', 'Approve/Cancel clicks, by platform and decision', ['platform', 'decision']),
     rateLimited: counter('hoist_chat_rate_limited_total', 'Chat API calls that were rate limited and retried', ['platform']),
+    deploys: counter('hoist_deploys_total', 'Actions run by the workers, by kind and outcome (succeeded, failed)', ['kind', 'outcome']),
+    rolloutSeconds: (register.getSingleMetric('hoist_rollout_duration_seconds') as Histogram<'kind' | 'outcome'> | undefined)
+      ?? new Histogram({ name: 'hoist_rollout_duration_seconds', help: 'Start to finish of a changing action on a worker', labelNames: ['kind', 'outcome'], buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600] }),
+    llmCalls: counter('hoist_llm_calls_total', 'LLM intent-parsing calls, by outcome', ['outcome']),
+    llmTokens: counter('hoist_llm_tokens_total', 'LLM tokens, by direction (input, output)', ['direction']),
+    redactionFindings: counter('hoist_redaction_findings_total', 'Secrets replaced by placeholders in chat messages, by kind', ['kind']),
+    rateLimitRefusals: counter('hoist_rate_limit_refusals_total', 'Chat requests refused by Hoist\'s own rate limits, by scope (user, tenant)', ['scope']),
+    /** Set by the process that owns the queue (collect runs on each scrape). */
+    queueDepth: (register.getSingleMetric('hoist_queue_depth') as Gauge<'queue' | 'state'> | undefined)
+      ?? new Gauge({ name: 'hoist_queue_depth', help: 'Jobs in a BullMQ queue, by state', labelNames: ['queue', 'state'] }),
+    outboxPending: (register.getSingleMetric('hoist_outbox_unpublished') as Gauge | undefined)
+      ?? new Gauge({ name: 'hoist_outbox_unpublished', help: 'Approved actions not yet published to the queue' }),
   };
 }
+
+export type HoistMetrics = ReturnType<typeof hoistMetrics>;
 
 async function readiness(checks: HttpServerOptions['checks']): Promise<string[]> {
   const failed: string[] = [];
@@ -64,6 +81,7 @@ function send(res: ServerResponse, status: number, body: string, type = 'text/pl
 
 export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer> {
   const log = o.logger.child({ op: 'http' });
+  let draining = false;
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     const mounted = o.mounts?.[path];
@@ -72,6 +90,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
     switch (path) {
       case '/healthz': return send(res, 200, 'ok\n');
       case '/readyz':
+        if (draining) return send(res, 503, 'not ready: shutting down\n');
         void readiness(o.checks).then((failed) => send(res, failed.length ? 503 : 200, failed.length ? `not ready: ${failed.join('; ')}\n` : 'ready\n'));
         return;
       case '/metrics':
@@ -92,6 +111,8 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServer>
   log.info({ port }, 'http.listening');
   return {
     server, port, url: `http://${o.host && o.host !== '0.0.0.0' ? o.host : '127.0.0.1'}:${port}`,
+    drain: () => { draining = true; },
+    get draining() { return draining; },
     close: () => new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();

@@ -60,6 +60,8 @@ export interface AnthropicParserDeps {
   maxTokens?: number;
   /** How long tenant settings are cached (0: read every time). */
   settingsTtlMs?: number;
+  /** Metrics tap: one call per LLM request, with its outcome and tokens. */
+  onCall?: (c: { outcome: string; inputTokens: number; outputTokens: number }) => void;
 }
 
 interface TenantView {
@@ -152,10 +154,13 @@ export class AnthropicIntentParser implements IntentParser {
     const store = this.d.store;
     const who = { tenant: this.d.pseudonym(ctx.tenantId, '*workspace*'), user: this.d.pseudonym(ctx.tenantId, ctx.userId) };
     const log = this.d.logger.child({ tenant: ctx.tenantId });
+    const tenant = this.tenant(ctx.tenantId);
+    // Without a server key most tenants have no LLM at all: find out before reading more.
+    if (!this.d.serverKey && !(await tenant).enabled) return undefined;
     // Everything the request needs is read at once; the budget is counted alongside and
     // judged once the tenant's limits are known.
     const [t, history, apps, counts] = await Promise.all([
-      this.tenant(ctx.tenantId),
+      tenant,
       store ? store.threadHistory(ctx.tenantId, threadKey(ctx.conversation), new Date(this.now().getTime() - THREAD_WINDOW_MS), THREAD_CONTEXT_MESSAGES) : [],
       ctx.apps(),
       this.d.budget?.count(who).catch((err: unknown) => err instanceof Error ? err : new Error(String(err))),
@@ -217,6 +222,7 @@ export class AnthropicIntentParser implements IntentParser {
     if (store && recordId !== undefined) {
       this.track(store.finishRequest(recordId, { response, inputTokens: usage.input, outputTokens: usage.output, latencyMs: Math.round(apiMs) }), log);
     }
+    this.d.onCall?.({ outcome: String(response.outcome), inputTokens: usage.input, outputTokens: usage.output });
     log.info({ outcome: response.outcome, attempts: call.attempts, apiMs: Math.round(apiMs), ownMs: Math.round((performance.now() - started - apiMs) * 10) / 10, tokens: usage }, 'llm.parsed');
     return intent;
   }

@@ -15,7 +15,7 @@ export const DEFAULT_MODEL = 'claude-haiku-4-5';
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 /** What tests and benches may tune; everything else comes from config. */
-export type LlmOverrides = Partial<Pick<AnthropicParserDeps, 'limits' | 'timeoutMs' | 'maxAttempts' | 'retryBaseMs' | 'now' | 'settingsTtlMs'>>;
+export type LlmOverrides = Partial<Pick<AnthropicParserDeps, 'limits' | 'timeoutMs' | 'maxAttempts' | 'retryBaseMs' | 'now' | 'settingsTtlMs' | 'onCall'>>;
 
 export function createLlmParser(o: {
   config: Pick<Config, 'ANTHROPIC_API_KEY' | 'HOIST_LLM_MODEL'>;

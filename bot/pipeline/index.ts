@@ -32,6 +32,10 @@ export interface PipelineDeps {
   defaultRole: (tenantId: string, userId: string) => Role | undefined;
   /** Told of every enqueued action (the console waits for their results before exiting). */
   onEnqueued?: (actionId: string) => void;
+  /** Stage 3½ rate limits (bot/infra/rate-limit.ts): a refusal sentence, posted in the thread; nothing else runs. */
+  rateLimit?: (tenantId: string, userId: string) => Promise<string | undefined>;
+  /** Metrics taps (bot/infra/http-server.ts registry). */
+  observe?: { redactionFindings?(kinds: readonly string[]): void };
 }
 
 export class Pipeline {
@@ -57,8 +61,14 @@ export class Pipeline {
     const startedAt = clock.now().getTime();
     const usage = { command: 'unparsed', outcome: 'ok' };
     try {
+      const refused = await this.d.rateLimit?.(msg.tenantId, msg.userId);
+      if (refused) {
+        usage.command = 'rate_limited';
+        return void (await this.say(msg.conversation, refused));
+      }
       await store.ensureTenant(msg.tenantId, msg.platform);
       const red = redactMessage(msg.text);
+      if (red.kinds.length) this.d.observe?.redactionFindings?.(red.kinds);
       // Minimal content mode: no message text is stored anywhere, only what was asked for.
       const minimal = (await this.d.privacy?.contentMode(msg.tenantId)) === 'minimal';
       await audit.append({ tenantId: msg.tenantId, type: 'message.received', actor: msg.userId, data: minimal ? { platform: msg.platform } : { text: red.text, platform: msg.platform } });
@@ -113,7 +123,7 @@ export class Pipeline {
       }
       if (WORKER_READS.has(intent.action)) {
         if (intent.app) await resolveAction(store, msg.tenantId, intent); // unknown app → clear answer now
-        const row = await store.createAction({
+        const row = await store.createApprovedAction({
           id: newActionId(), tenantId: msg.tenantId, kind: intent.action, app: intent.app ?? null, params: { intent },
           requestedBy: msg.userId, status: 'approved', conversation: conv, expiresAt: clock.now(), decidedBy: msg.userId, decidedAt: clock.now(),
         });
@@ -167,11 +177,20 @@ export class Pipeline {
     await this.adapter(msg.platform).post(msg.conversation, { kind: 'card', card: cardFor(row, resolved) });
   }
 
+  /**
+   * Fast path only: the approval already wrote the outbox row, so a down Redis (the producer
+   * fails at once, enableOfflineQueue=false) just leaves the job to the relay.
+   */
   private async enqueueApproved(id: string, tenantId: string, status: string): Promise<void> {
-    await enqueue(this.d.queue, asApproved({ id, tenantId, status }));
+    this.d.onEnqueued?.(id);
+    try {
+      await enqueue(this.d.queue, asApproved({ id, tenantId, status }));
+    } catch (e) {
+      this.d.logger.warn({ action: id, err: e instanceof Error ? e.message : String(e) }, 'enqueue.deferred_to_outbox');
+      return;
+    }
     await this.d.store.markEnqueued(id, this.d.clock.now());
     await this.d.audit.append({ tenantId, type: 'action.enqueued', actionId: id });
-    this.d.onEnqueued?.(id);
   }
 
   async handleDecision(d: Decision): Promise<void> {

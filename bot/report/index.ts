@@ -45,8 +45,19 @@ export function createReporter(d: ReportDeps) {
       return;
     }
     progressMsgs.delete(e.actionId);
+    // Result job ids dedupe only while Redis remembers them (a flush, a re-published action):
+    // the row's reported_at is the lasting guard. Released again when the post fails, so a retry posts it.
+    if (!(await d.store.claimReport(e.actionId, new Date()))) {
+      d.logger.info({ action: e.actionId }, 'report.duplicate');
+      return;
+    }
     const icon = e.status === 'succeeded' ? '✅' : '❌';
-    await adapter.post(conv, { kind: 'text', text: `${icon} ${e.text}` });
+    try {
+      await adapter.post(conv, { kind: 'text', text: `${icon} ${e.text}` });
+    } catch (err) {
+      await d.store.releaseReport(e.actionId);
+      throw err;
+    }
     await d.audit.append({ tenantId: e.tenantId, type: 'action.reported', actionId: e.actionId, data: { status: e.status } });
     d.onResult?.(e);
   };

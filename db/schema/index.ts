@@ -89,6 +89,8 @@ export const actions = pgTable(
     finishedAt: ts('finished_at'),
     deploymentId: text('deployment_id'),
     result: text('result'),
+    /** Set once by the reporter before it posts the result: a replayed result event never posts twice. */
+    reportedAt: ts('reported_at'),
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [
@@ -167,6 +169,31 @@ export const processedEvents = pgTable(
     createdAt: ts('created_at').notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.platform, t.eventId] })],
+);
+
+/**
+ * Transactional outbox (db/outbox.ts, workers/outbox/relay.ts): one row per approved action,
+ * written in the same transaction as the approval; a relay publishes it to BullMQ (job id =
+ * action id) and stamps published_at. Polled by the partial index on unpublished rows, never
+ * by "id > last seen" (sequence values commit out of order).
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    tenantId: text('tenant_id').notNull().references(() => tenants.id, { onDelete: 'cascade' }),
+    actionId: text('action_id').notNull().references(() => actions.id, { onDelete: 'cascade' }),
+    createdAt: ts('created_at').notNull().defaultNow(),
+    /** Earliest next publish attempt (backoff after a failed publish). */
+    availableAt: ts('available_at').notNull().defaultNow(),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    publishedAt: ts('published_at'),
+  },
+  (t) => [
+    uniqueIndex('outbox_action').on(t.actionId),
+    index('outbox_unpublished').on(t.availableAt).where(sql`published_at is null`),
+  ],
 );
 
 export * from './llm.ts';

@@ -50,11 +50,11 @@ export function validateSource(source: string, ref?: string, dockerfile?: string
   }
 }
 
-function git(args: string[], cwd: string | undefined, timeoutMs: number): Promise<string> {
+function runGit(args: string[], cwd: string | undefined, timeoutMs: number, baseEnv: NodeJS.ProcessEnv): Promise<string> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', args, {
       cwd,
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_SSH_COMMAND: 'ssh -o BatchMode=yes', GIT_ASKPASS: 'true' },
+      env: { ...baseEnv, GIT_TERMINAL_PROMPT: '0', GIT_SSH_COMMAND: 'ssh -o BatchMode=yes', GIT_ASKPASS: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: timeoutMs,
     });
@@ -70,7 +70,8 @@ function git(args: string[], cwd: string | undefined, timeoutMs: number): Promis
 export class DockerSourceBuilder implements SourceBuilder {
   constructor(
     private readonly docker: Dockerode,
-    private readonly opts: { gitTimeoutMs?: number; workDir?: string } = {},
+    /** `env`: the process environment git runs with (PATH, HOME, ssh agent), passed in by main. */
+    private readonly opts: { gitTimeoutMs?: number; workDir?: string; env?: NodeJS.ProcessEnv } = {},
   ) {}
 
   repositoryFor(tenantId: string, app: string): string {
@@ -100,6 +101,7 @@ export class DockerSourceBuilder implements SourceBuilder {
 
   private async checkout(source: string, ref: string | undefined, dir: string): Promise<string> {
     const t = this.opts.gitTimeoutMs ?? 5 * 60_000;
+    const git = (args: string[], cwd: string | undefined, ms: number) => runGit(args, cwd, ms, this.opts.env ?? {});
     const scrub = (e: unknown) => new HoistError('build_failed',
       `Could not fetch ${displaySource(source)}${ref ? `#${ref}` : ''}: ${(e instanceof Error ? e.message : String(e)).split(source).join(displaySource(source))}`);
     const work = join(dir, 'src');
@@ -131,7 +133,7 @@ export class DockerSourceBuilder implements SourceBuilder {
   }
 
   private async dockerBuild(dir: string, image: string, commit: string, req: BuildRequest, progress: ProgressFn): Promise<void> {
-    const archive = spawn('git', ['archive', '--format=tar', 'HEAD'], { cwd: join(dir, 'src'), stdio: ['ignore', 'pipe', 'ignore'] });
+    const archive = spawn('git', ['archive', '--format=tar', 'HEAD'], { cwd: join(dir, 'src'), env: this.opts.env ?? {}, stdio: ['ignore', 'pipe', 'ignore'] });
     let sent = 0;
     const lines: string[] = [];
     try {

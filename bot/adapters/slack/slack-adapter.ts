@@ -58,6 +58,12 @@ export interface SlackAdapterOptions {
   claimEvent(eventId: string): Promise<boolean>;
   threads: ThreadMemory;
   metrics?: SlackMetrics;
+  /**
+   * HTTP mode: asked before Bolt sees a request. A reason (the database is down, the process
+   * is shutting down) answers 503 without acking, so Slack retries later — and the event is
+   * then processed once, since dedupe claims it only when it is really handled.
+   */
+  admit?: () => Promise<string | undefined>;
 }
 
 /** trigger_ids live 3 s; past this we no longer try views.open with one. */
@@ -169,13 +175,32 @@ export class SlackAdapter implements ChatAdapter {
   /** Node request listener for `/slack/events` (HTTP mode only). */
   readonly httpHandler = (req: IncomingMessage, res: ServerResponse): void => {
     if (!this.http) { res.writeHead(404); res.end(); return; }
-    try {
-      this.http.requestListener(req, res);
-    } catch (e) {
-      this.log.warn({ err: errCode(e) }, 'slack.request_rejected');
-      if (!res.headersSent) { res.writeHead(404); res.end(); }
-    }
+    const pass = () => {
+      try {
+        this.http!.requestListener(req, res);
+      } catch (e) {
+        this.log.warn({ err: errCode(e) }, 'slack.request_rejected');
+        if (!res.headersSent) { res.writeHead(404); res.end(); }
+      }
+    };
+    if (!this.o.admit) return pass();
+    // The body stays buffered in the request stream until Bolt reads it.
+    void this.o.admit().then((reason) => {
+      if (!reason) return pass();
+      this.log.warn({ reason }, 'slack.request_deferred');
+      res.writeHead(503, { 'content-type': 'text/plain' });
+      res.end('temporarily unavailable\n');
+    }, () => pass());
   };
+
+  /** Readiness: HTTP mode is ready once started; Socket Mode while its WebSocket is open. */
+  async ready(): Promise<void> {
+    if (!this.handlers) throw new Error('not started');
+    if (this.mode === 'socket') {
+      const ws = (this.app as unknown as { receiver?: { client?: { websocket?: { isActive(): boolean } } } }).receiver?.client?.websocket;
+      if (!ws?.isActive()) throw new Error('socket mode disconnected');
+    }
+  }
 
   async start(h: SlackHandlers): Promise<void> {
     this.handlers = h;

@@ -6,7 +6,7 @@
  */
 import type { Detector, ScanContext } from './detector.ts';
 import { DETECTORS } from './detectors/index.ts';
-import { normalize, toOriginal, type Normalized } from './normalize.ts';
+import { normalize, toOriginal } from './normalize.ts';
 import { buildTriggerIndex, scanTriggers } from './trigger-index.ts';
 
 export interface Span {
@@ -58,7 +58,7 @@ function collect(text: string, stopAtFirst: boolean): Candidate[] {
       found.push({ start, end, kind, priority });
     },
   };
-  scanTriggers(INDEX, ctx, stopAtFirst ? () => found.length > 0 : () => false);
+  scanTriggers(INDEX, ctx, stopAtFirst ? () => found.length > 0 : () => false, guarded);
   if (stopAtFirst && found.length > 0) return found;
   for (const d of FINISHERS) d.finish?.(ctx);
   return found;
@@ -86,12 +86,6 @@ function merge(cands: Candidate[]): Span[] {
   }
   out.push({ start: cur.start, end: cur.end, kind: best.kind });
   return out;
-}
-
-export interface Detection {
-  readonly norm: Normalized;
-  /** Spans in normalized-text offsets, sorted and disjoint. */
-  readonly spans: readonly Span[];
 }
 
 const PROPAGATE_MIN_LENGTH = 8;
@@ -125,9 +119,91 @@ function propagate(text: string, spans: Span[]): Span[] {
   return merge([...spans.map((s) => ({ ...s, priority: 1 })), ...extra]);
 }
 
-export function detect(input: string): Detection {
+/** Detected spans in offsets of `input` itself (invisible chars mapped back), sorted and disjoint. */
+function detectOnce(input: string): Span[] {
   const norm = normalize(input);
-  return { norm, spans: propagate(norm.text, merge(collect(norm.text, false))) };
+  const spans = propagate(norm.text, merge(collect(norm.text, false)));
+  if (norm.map === null) return spans;
+  return spans.map((s) => {
+    const [start, end] = toOriginal(norm, s.start, s.end);
+    return { start, end, kind: s.kind };
+  });
+}
+
+interface Replacement {
+  inStart: number;
+  inEnd: number;
+  outStart: number;
+  outEnd: number;
+}
+
+const MAX_ROUNDS = 3;
+
+/**
+ * Spans to redact in `input`. Replacing a secret can change what its neighbours look
+ * like (a key id glued to a redacted value now ends at a placeholder), so the lines
+ * that received a placeholder are scanned again, up to a fixed point. That is what makes
+ * `redact(redact(x).text)` find nothing, and it only costs a rescan of touched lines.
+ */
+export function detect(input: string): Span[] {
+  let spans = detectOnce(input);
+  for (let round = 0; round < MAX_ROUNDS && spans.length > 0; round++) {
+    const { text: out, replacements } = substitute(input, spans, () => '⟦secret:0:x⟧');
+    const added: Span[] = [];
+    for (const [ws, we] of touchedLines(out, replacements)) {
+      for (const s of detectOnce(out.slice(ws, we))) {
+        const os = ws + s.start;
+        const delta = deltaBefore(replacements, os);
+        added.push({ start: os + delta, end: ws + s.end + delta, kind: s.kind });
+      }
+    }
+    if (added.length === 0) break;
+    spans = [...spans, ...added].sort((x, y) => x.start - y.start);
+  }
+  return spans;
+}
+
+function substitute(input: string, spans: readonly Span[], placeholder: (s: Span, i: number) => string) {
+  const replacements: Replacement[] = [];
+  let out = '';
+  let last = 0;
+  spans.forEach((s, i) => {
+    out += input.slice(last, s.start);
+    const p = placeholder(s, i);
+    replacements.push({ inStart: s.start, inEnd: s.end, outStart: out.length, outEnd: out.length + p.length });
+    out += p;
+    last = s.end;
+  });
+  return { text: out + input.slice(last), replacements };
+}
+
+/** Whole lines of `out` that contain a replacement, merged when adjacent. */
+function touchedLines(out: string, reps: readonly Replacement[]): [number, number][] {
+  const windows: [number, number][] = [];
+  for (const r of reps) {
+    const prev = windows[windows.length - 1];
+    if (prev !== undefined && r.outStart < prev[1]) continue;
+    const start = out.lastIndexOf('\n', r.outStart - 1) + 1;
+    const nl = out.indexOf('\n', r.outEnd);
+    const end = nl === -1 ? out.length : nl;
+    if (prev !== undefined && start <= prev[1]) prev[1] = end;
+    else windows.push([start, end]);
+  }
+  return windows;
+}
+
+/** input offset − output offset for an output position outside every replacement. */
+function deltaBefore(reps: readonly Replacement[], outPos: number): number {
+  let lo = 0;
+  let hi = reps.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((reps[mid] as Replacement).outEnd <= outPos) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo === 0) return 0;
+  const r = reps[lo - 1] as Replacement;
+  return r.inEnd - r.outEnd;
 }
 
 export function hasAnySecret(input: string): boolean {
@@ -139,25 +215,23 @@ export interface RenderedFinding extends Span {
   placeholder: string;
 }
 
+const INVISIBLE_G = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/g;
+
 /** Replaces spans with `⟦secret:N:kind⟧`, N counted per distinct secret value in order of appearance. */
-export function render(input: string, det: Detection, withFindings: boolean): { text: string; findings: RenderedFinding[] } {
+export function render(input: string, spans: readonly Span[], withFindings: boolean): { text: string; findings: RenderedFinding[] } {
   const numbers = new Map<string, number>();
-  const findings: RenderedFinding[] = [];
-  let out = '';
-  let last = 0;
-  for (const s of det.spans) {
-    const key = det.norm.text.slice(s.start, s.end);
+  const placeholders = spans.map((s) => {
+    const key = input.slice(s.start, s.end).replace(INVISIBLE_G, '');
     let n = numbers.get(key);
     if (n === undefined) {
       n = numbers.size + 1;
       numbers.set(key, n);
     }
-    const [start, end] = toOriginal(det.norm, s.start, s.end);
-    const placeholder = `⟦secret:${n}:${s.kind}⟧`;
-    out += input.slice(last, start) + placeholder;
-    last = end;
-    if (withFindings) findings.push({ start, end, kind: s.kind, value: input.slice(start, end), placeholder });
-  }
-  out += input.slice(last);
-  return { text: out, findings };
+    return `⟦secret:${n}:${s.kind}⟧`;
+  });
+  const { text } = substitute(input, spans, (_s, i) => placeholders[i] as string);
+  const findings = withFindings
+    ? spans.map((s, i) => ({ ...s, value: input.slice(s.start, s.end), placeholder: placeholders[i] as string }))
+    : [];
+  return { text, findings };
 }

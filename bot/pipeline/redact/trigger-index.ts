@@ -91,14 +91,29 @@ function matchesAt(text: string, i: number, e: Entry): boolean {
  * Runs `detector.scan(ctx, position)` for each trigger occurrence, at most once per
  * detector and position. Returns early once `stop()` is true after a scan.
  */
-export function scanTriggers(index: TriggerIndex, ctx: ScanContext, stop: () => boolean): void {
+export function scanTriggers(
+  index: TriggerIndex,
+  ctx: ScanContext,
+  stop: () => boolean,
+  /** Sorted disjoint [start, end) pairs (existing placeholders) where no trigger may start. */
+  skip: Int32Array = new Int32Array(0),
+): void {
   const text = ctx.text;
   const detectors = index.detectors;
+  let nextSkip = skip.length > 0 ? (skip[0] as number) : Infinity;
+  let k = 0;
   const { table, buckets, third } = index;
   const lastAt = new Int32Array(index.detectors.length).fill(-1);
   const n = text.length;
   let b = n > 0 ? text.charCodeAt(0) : 0;
   for (let i = 0; i < n - 1; i++) {
+    if (i >= nextSkip) {
+      i = (skip[k + 1] as number) - 1;
+      k += 2;
+      nextSkip = k < skip.length ? (skip[k] as number) : Infinity;
+      b = text.charCodeAt(i + 1);
+      continue;
+    }
     const a = b;
     b = text.charCodeAt(i + 1);
     if ((a | b) > 255) continue;

@@ -59,13 +59,19 @@ export function isDigestLike(v: string): boolean {
   return isHex(v) && (n === 7 || n === 40 || n === 64 || n === 128);
 }
 
-const UNIX_PATH = /^(?:~|\.{1,2})?(?:\/[\w.@+-]+)+\/?$/;
+const PATH = /^(?:~|\.{1,2})?\/?[\w.@+-]+(?:\/[\w.@+-]*)+$|^\/[\w.@+-]+$/;
 const WIN_PATH = /^[A-Za-z]:\\/;
+
+function randomSegment(seg: string): boolean {
+  const c = charClasses(seg);
+  return (seg.length >= 8 && c.upper && c.lower) || (seg.length >= 12 && c.digit && (c.upper || c.lower) && !/^[a-z0-9._-]+$/.test(seg));
+}
+
+/** `/var/lib/x`, `./a/b`, `uploads/2024/05/report.pdf`, `C:\\x` — but not base64 that happens to hold `/`. */
 export function isPathLike(v: string): boolean {
   if (WIN_PATH.test(v)) return true;
-  if (!UNIX_PATH.test(v)) return false;
-  // Base64 can look like a path; real paths have word-ish segments, not mixed-case noise.
-  return v.split('/').every((seg) => seg.length < 12 || !(/[A-Z]/.test(seg) && /[a-z]/.test(seg) && /\d/.test(seg)));
+  if (!PATH.test(v)) return false;
+  return !v.split('/').some(randomSegment);
 }
 
 const DOTTED_IDENT = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*){1,5}$/;

@@ -72,6 +72,15 @@ export const cliDetectors: readonly Detector[] = [
     priority: PRIORITY.context,
     accept: notPlaceholder,
   }),
+  // redis.conf / redis-server: `requirepass x`, `--requirepass x`, `masterauth x`.
+  regexRule({
+    id: 'redis_requirepass',
+    kinds: ['password'],
+    triggers: ['requirepass', 'masterauth'],
+    re: new RegExp(`(?<![A-Za-z0-9_])(?:requirepass|masterauth)[ \\t]+${VALUE}`),
+    priority: PRIORITY.context,
+    accept: (v) => !isPlaceholderValue(v),
+  }),
   regexRule({
     id: 'keytool_password',
     kinds: ['password'],

@@ -119,10 +119,10 @@ export const httpDetectors: readonly Detector[] = [
     tail: (m) => (m.groups?.['s4'] === undefined ? 1 : 0),
     accept: (v, m, text) => {
       if (isPlaceholderValue(v) || (m.groups?.['s4'] !== undefined && isCodeReference(v))) return false;
-      const after = /^[ \t]*;/.test(text.slice(m.index + m[0].length, m.index + m[0].length + 8));
-      if (after) return true;
-      const before = text.slice(Math.max(0, m.index - 300), m.index);
-      return before.slice(before.lastIndexOf('\n') + 1).includes(';');
+      // Connection-string shape: another `Name=value;` pair right before or right after.
+      const end = m.index + m[0].length;
+      if (/^[ \t]*;[ \t]*[A-Za-z][A-Za-z ]{0,30}=/.test(text.slice(end, end + 40))) return true;
+      return /[A-Za-z][A-Za-z ]{0,30}=[^;\r\n]{0,256};[ \t]*$/.test(text.slice(Math.max(0, m.index - 300), m.index));
     },
   }),
 ];
