@@ -40,8 +40,23 @@ export const ConfigSchema = z.object({
   }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOIST_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
-  /** Extra deploy targets besides the default engine: `swarm` (the same engine as a Swarm manager). */
+  /**
+   * Extra deploy targets besides the default engine, comma-separated: `swarm` (the same engine
+   * as a Swarm manager), `<env>=swarm`, or named engines `<name>=<docker host>` such as
+   * `edge=tcp://10.0.0.5:2376?certs=/etc/hoist/edge` (TLS with ca.pem, cert.pem, key.pem from
+   * that directory) or `staging=unix:///var/run/docker.sock`. An app deploys to the target
+   * named like its environment, or to its own `target` setting.
+   */
   HOIST_TARGETS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
+  /** Stable endpoint ports (workers/proxy), one per app with a port, as lo-hi; `off` publishes replica ports only. */
+  HOIST_PROXY_PORTS: z.string().trim().default('20000-20999').refine((v) => {
+    const m = /^(\d{1,5})-(\d{1,5})$/.exec(v);
+    return v.toLowerCase() === 'off' || (!!m && Number(m[1]) >= 1 && Number(m[1]) <= Number(m[2]) && Number(m[2]) <= 65535);
+  }, { message: 'must be a port range like 20000-20999, or off' }),
+  /** How long a switched endpoint waits for connections to old replicas to finish before they are stopped. */
+  HOIST_PROXY_DRAIN_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Registries every workspace may pull from (hosts, `default` for Docker's default registry, or `*`); local images are always allowed. */
+  HOIST_ALLOWED_REGISTRIES: z.string().default('').transform((v) => v.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean)),
   HOIST_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).default(30_000),
   /** Chat requests per user / per tenant (workspace, guild) per minute; beyond that a polite refusal (bot/infra/rate-limit.ts). */
   HOIST_RATE_LIMIT_USER: z.coerce.number().int().min(1).default(30),

@@ -17,8 +17,6 @@ export interface AppDeploySettings {
   dockerfile?: string;
   healthPath?: string;
   target?: string;
-  /** Stable host port of the app's endpoint (survives deployments). */
-  endpointPort?: number;
 }
 
 export class DeployRepo {
@@ -111,6 +109,48 @@ export class DeployRepo {
 
   async setDeploymentConfig(deploymentId: string, config: Record<string, unknown>): Promise<void> {
     await this.db.update(deployments).set({ config }).where(eq(deployments.id, deploymentId));
+  }
+
+  /** Published host ports of a deployment's replicas: the proxy's targets while it is current. */
+  async setHostPorts(deploymentId: string, hostPorts: number[], replicaHost?: string): Promise<void> {
+    await this.db.update(deployments)
+      .set({ hostPorts, ...(replicaHost ? { config: sql`${deployments.config} || ${JSON.stringify({ replicaHost })}::jsonb` } : {}) })
+      .where(eq(deployments.id, deploymentId));
+  }
+
+  /**
+   * The app's stable endpoint port, allocated on first use: the first port of [lo, hi], from
+   * `start` on and wrapping, that no app holds and `usable` accepts. The unique index settles
+   * a race between two workers; the loser simply tries the next port.
+   */
+  async endpointPort(tenantId: string, app: string, range: { lo: number; hi: number }, usable: (port: number) => Promise<boolean>, start = range.lo): Promise<number | undefined> {
+    const where = and(eq(apps.tenantId, tenantId), eq(apps.name, app));
+    const [row] = await this.db.select({ p: apps.endpointPort }).from(apps).where(where);
+    if (!row) return undefined;
+    if (row.p) return row.p;
+    const taken = new Set((await this.db.select({ p: apps.endpointPort }).from(apps).where(sql`${apps.endpointPort} is not null`)).map((r) => r.p));
+    const span = range.hi - range.lo + 1;
+    for (let i = 0; i < span; i++) {
+      const port = range.lo + ((start - range.lo + i) % span);
+      if (taken.has(port) || !(await usable(port))) continue;
+      try {
+        const won = await this.db.update(apps).set({ endpointPort: port }).where(and(where, sql`${apps.endpointPort} is null`)).returning({ p: apps.endpointPort });
+        if (won[0]?.p) return won[0].p;
+        return this.endpointPort(tenantId, app, range, usable, start); // someone else set it meanwhile
+      } catch (e) {
+        if ((e as { code?: unknown; cause?: { code?: unknown } }).code !== '23505' && (e as { cause?: { code?: unknown } }).cause?.code !== '23505') throw e;
+      }
+    }
+    return undefined;
+  }
+
+  /** The proxy's routing table: every app with an endpoint, its current deployment's replica ports. */
+  async routes(): Promise<Array<{ tenantId: string; app: string; endpointPort: number; desired: string; deploymentId: string | null; hostPorts: unknown; config: unknown }>> {
+    const rows = await this.db.select({
+      tenantId: apps.tenantId, app: apps.name, endpointPort: apps.endpointPort, desired: apps.desired,
+      deploymentId: apps.currentDeploymentId, hostPorts: deployments.hostPorts, config: deployments.config,
+    }).from(apps).leftJoin(deployments, eq(deployments.id, apps.currentDeploymentId)).where(sql`${apps.endpointPort} is not null`);
+    return rows.map((r) => ({ ...r, endpointPort: r.endpointPort! }));
   }
 
 

@@ -3,7 +3,7 @@
  * source builder), the action job processor, the reconciler and the result publisher.
  * Workers never hold chat tokens.
  */
-import type { Job } from 'bullmq';
+import { Queue, type Job } from 'bullmq';
 import Dockerode from 'dockerode';
 import { DeployRepo } from '../db/deploy-repo.ts';
 import { Keyring, Sealer } from '../db/crypto.ts';
@@ -104,13 +104,17 @@ export async function startWorkers(o: WorkerOptions) {
     : startReconciler({ deploys, deployers: [deployer], results, logger: o.logger }, o.config.HOIST_RECONCILE_INTERVAL_MS);
   const producer = createActionQueue({ redisUrl: o.services.redisUrl, prefix: o.prefix });
   const outboxRepo = new OutboxRepo(o.services.dbh.db);
-  const jobs = {
-    publish: (actionId: string, tenantId: string) => producer.enqueue(actionId, tenantId),
-    exists: async (actionId: string) => (await producer.queue.getJobState(actionId)) !== 'unknown',
-  };
+  const lookup = (q: Queue) => ({
+    state: (id: string) => q.getJobState(id) as Promise<string>,
+    retry: async (id: string) => { await (await q.getJob(id))?.retry('failed'); },
+  });
+  const jobs = { ...lookup(producer.queue), publish: (actionId: string, tenantId: string) => producer.enqueue(actionId, tenantId) };
+  const resultsConnection = redisConnection(o.services.redisUrl, true);
+  resultsConnection.on('error', () => undefined); // the reconciler logs its failed pass
+  const resultsQueue = new Queue(QUEUES.results, { connection: resultsConnection, prefix: o.prefix });
   const relay = o.outbox === false ? undefined : startRelay(outboxRepo, jobs, o.logger, o.outbox?.relay);
   const outboxReconciler = o.outbox === false ? undefined
-    : startOutboxReconciler({ db: o.services.dbh.db, repo: outboxRepo, jobs, results, logger: o.logger }, o.outbox?.reconcile);
+    : startOutboxReconciler({ db: o.services.dbh.db, repo: outboxRepo, jobs, results, resultJobs: lookup(resultsQueue), logger: o.logger }, o.outbox?.reconcile);
   const metrics = hoistMetrics();
   const pinger = redisConnection(o.services.redisUrl, true);
   pinger.on('error', () => undefined); // readiness reports it
@@ -156,6 +160,8 @@ export async function startWorkers(o: WorkerOptions) {
       if (!drained) o.logger.warn({ graceMs }, 'workers.close_timed_out');
       await producer.close();
       await results.close();
+      await resultsQueue.close();
+      resultsConnection.disconnect();
       pinger.disconnect();
     },
   };

@@ -48,12 +48,14 @@ export const apps = pgTable(
     /** Desired state: running or stopped. */
     desired: text('desired').notNull().default('running'),
     currentDeploymentId: text('current_deployment_id'),
-    /** Deploy settings: source, ref, dockerfile, healthPath, target, endpointPort (workers/deploy). */
+    /** Deploy settings: source, ref, dockerfile, healthPath, target (workers/deploy). */
     settings: jsonb('settings').notNull().default(sql`'{}'::jsonb`),
+    /** Stable published port of the app's endpoint (workers/proxy), allocated once; unique per installation. */
+    endpointPort: integer('endpoint_port'),
     createdAt: ts('created_at').notNull().defaultNow(),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.tenantId, t.name] })],
+  (t) => [primaryKey({ columns: [t.tenantId, t.name] }), uniqueIndex('apps_endpoint_port').on(t.endpointPort)],
 );
 
 export const envVars = pgTable(

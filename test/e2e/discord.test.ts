@@ -283,13 +283,29 @@ describe('Discord over the gateway', () => {
     await sleep(800);
     expect(h.rest.calls.slice(before).filter((c) => c.method === 'POST')).toEqual([]);
 
+    // A DM is the user's own tenant: the guild's apps and roles do not reach it. A bootstrap admin may use it…
     const dmChannel = '400000000000000001';
-    const dm = h.message(USERS.dev, 'apps', { channelId: dmChannel, dm: true });
+    const dm = h.message(USERS.admin, 'apps', { channelId: dmChannel, dm: true });
     const answer = await h.rest.waitFor(() => posts(dmChannel)[0], 'the DM answer');
     expect((answer.body as { message_reference?: { message_id: string } }).message_reference?.message_id).toBe(dm.id);
-    // A DM is the user's own tenant: the guild's apps are not visible there.
     expect(textOf(answer.body)).toMatch(/No apps yet/);
-    expect(await h.store.listApps(`discord:dm:${USERS.dev}`)).toEqual([]);
+    // …a guild deployer has no role there and is told so.
+    const otherDm = '400000000000000002';
+    h.message(USERS.dev, 'apps', { channelId: otherDm, dm: true });
+    const refused = await h.rest.waitFor(() => posts(otherDm)[0], 'the DM refusal');
+    expect(textOf(refused.body)).toMatch(/You need the viewer role/);
+    expect(await h.store.getRole(`discord:dm:${USERS.dev}`, `discord:${USERS.dev}`)).toBeUndefined();
+  });
+
+  it('privacy export arrives as a file in a DM with the admin who asked', async () => {
+    const m = h.mention(USERS.admin, 'privacy export');
+    await h.rest.waitFor(() => posts(m.id).find((c) => /sent you the export/.test(textOf(c.body))), 'the export notice');
+    const open = h.rest.of('POST', /^\/users\/@me\/channels$/).at(-1)!;
+    expect((open.body as { recipient_id: string }).recipient_id).toBe(USERS.admin);
+    const dmId = String((open.response as { id: string }).id);
+    const file = posts(dmId).at(-1)!;
+    expect((file.body as { files: string[] }).files).toHaveLength(1);
+    expect((file.body as { files: string[] }).files[0]).toMatch(/\.json$/);
   });
 
   it('register-commands PUTs the /hoist command for a guild, or globally', async () => {

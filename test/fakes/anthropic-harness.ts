@@ -46,7 +46,10 @@ export async function startLlmHarness(opts: {
   const logger = createLogger({ level: process.env.HOIST_TEST_LOG ?? 'silent' });
   const clock = new TestClock();
   const chat = new RecordingAdapter(platform);
-  const bot = await startBot({ config, services, logger, clock, prefix, adapters: { [platform]: chat }, llm: { retryBaseMs: 20, settingsTtlMs: 0, ...opts.llm } });
+  const bot = await startBot({ config, services, logger, clock, prefix, adapters: { [platform]: chat },
+    // The chat rate limits (stage 3½) are not under test here; the LLM's own budgets are.
+    rateLimits: { perUser: 100_000, perTenant: 100_000 },
+    llm: { retryBaseMs: 20, settingsTtlMs: 0, ...opts.llm } });
   // Imported only when wanted: the bot-only tests need no Docker-side code at all.
   const workers = opts.workers ? await (await import('../../workers/main.ts')).startWorkers({ config, services, logger, clock, prefix }) : undefined;
   const docker = new Dockerode();

@@ -102,7 +102,7 @@ export class FakeDiscordRest {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const u = new URL(req.url ?? '/', this.url);
-    const path = u.pathname.replace(/^\/api\/v10/, '');
+    const path = decodeURIComponent(u.pathname).replace(/^\/api\/v10/, '');
     const call: DiscordCall = {
       method: req.method ?? 'GET', path, query: u.searchParams, body: parseBody(raw, String(req.headers['content-type'] ?? '')),
       raw, auth: req.headers.authorization, status: 200, at: Date.now(),

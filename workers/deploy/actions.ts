@@ -10,7 +10,7 @@ import { HoistError, allowlistFrom, imageRegistry, pullAllowed, registryAllowed 
 import type { ActionRow } from '../../db/repo.ts';
 import type { AppDeploySettings } from '../../db/deploy-repo.ts';
 import type { Checkpoint } from './checkpoint.ts';
-import type { Deployer, ReplicaInfo } from './deployer.ts';
+import type { Deployer, DeployResult, ReplicaInfo } from './deployer.ts';
 import type { ProcessorDeps } from './processor.ts';
 import { BUILT_REPOSITORY, displaySource } from './source-build.ts';
 
@@ -65,18 +65,22 @@ export async function runAction(d: Deps, action: ActionRow, progress: Progress):
     }
     case 'restart': {
       const reps = await engine().restart(t, app!, progress);
+      await refreshRoute(d, t, app!, reps);
       return `${app} restarted (${reps.length} replica${reps.length === 1 ? '' : 's'}).`;
     }
     case 'stop': {
-      // Desired state first: the reconciler must not restart what is being stopped.
+      // Desired state first: the reconciler must not restart what is being stopped, and the
+      // endpoint stops routing (its connections drain) before the replicas go down.
       await d.store.setAppDesired(t, app!, { desired: 'stopped' });
+      if (d.endpoints) await d.endpoints.route(t, app!);
       const reps = await engine().stop(t, app!);
       return `${app} stopped (${reps.length} replica${reps.length === 1 ? '' : 's'}).`;
     }
     case 'start': {
       const reps = await engine().start(t, app!, progress);
       await d.store.setAppDesired(t, app!, { desired: 'running' });
-      const ports = reps.map((r) => r.hostPort).filter(Boolean);
+      const stable = await refreshRoute(d, t, app!, reps);
+      const ports = stable ? [stable] : reps.map((r) => r.hostPort).filter(Boolean);
       return `${app} started${ports.length ? ` and is running on ${ports.map((p) => `:${p}`).join(', ')}` : ''}.`;
     }
     case 'set_env': case 'unset_env':
@@ -142,22 +146,44 @@ async function deploy(d: Deps, action: ActionRow, r: Resolved, settings: AppDepl
     await progress(`built ${image} from commit ${built.commit.slice(0, 12)}`);
   }
   await progress(`${prefix ? `${prefix}; d` : 'D'}eploying ${r.app}: ${image}${port ? ` port ${port}` : ''} ×${replicas} (deployment ${id})`);
+  // Make this deployment the app's current one and move its stable endpoint onto the new
+  // replicas: inside the rollout (before old replicas stop) where the target supports it.
+  let endpointPort: number | undefined;
+  let switched = false;
+  const switchTo = async (res: DeployResult) => {
+    await d.deploys.setHostPorts(id, res.hostPorts, res.replicaHost);
+    await d.store.upsertApp({ tenantId: t, name: r.app, image: image!, port: port ?? null, environment: r.environment, replicas, desired: 'running', currentDeploymentId: id });
+    if (port && d.endpoints && !res.endpoint) endpointPort = await d.endpoints.route(t, r.app);
+    switched = true;
+  };
   const res = await deployerFor(d, target, r.environment).deploy({
     tenantId: t, app: r.app, deploymentId: id, actionId: action.id, image, port, replicas, env, pull: policy.pull, ...(healthPath ? { healthPath } : {}),
-  }, progress);
+  }, progress, { switchTo });
+  if (!switched) await switchTo(res);
   const now = d.clock.now();
   await d.store.finishDeployment(id, 'succeeded', { hostPorts: res.hostPorts }, now);
-  await d.store.upsertApp({ tenantId: t, name: r.app, image, port: port ?? null, environment: r.environment, replicas, desired: 'running', currentDeploymentId: id });
   await d.deploys.patchAppSettings(t, r.app, {
     ...(fromSource ? { source: r.source, ref: r.ref, dockerfile: r.dockerfile ?? settings.dockerfile } : r.image && action.kind === 'deploy' ? { source: undefined, ref: undefined } : {}),
     ...(r.healthPath ? { healthPath: r.healthPath } : {}),
     ...(r.target ? { target: r.target } : {}),
   });
   if (d.builder) await pruneBuilt(d, t, r.app);
-  const where = res.endpoint ? ` at ${res.endpoint}` : res.hostPorts.length ? ` on ${res.hostPorts.map((p) => `:${p}`).join(', ')}` : '';
+  const where = endpointPort ? ` on :${endpointPort}` : res.endpoint ? ` at ${res.endpoint}` : res.hostPorts.length ? ` on ${res.hostPorts.map((p) => `:${p}`).join(', ')}` : '';
   const built = fromSource ? ` built from ${displaySource(r.source!)}${r.ref ? `#${r.ref}` : ''}` : '';
   if (replicas === 0) return `${prefix ? `${prefix}. ` : ''}${r.app} scaled to 0 replicas (deployment ${id}).`;
   return `${prefix ? `${prefix}. ` : ''}${r.app} is running${where} (${image}${built}, ${replicas} replica${replicas === 1 ? '' : 's'}, deployment ${id}).`;
+}
+
+/**
+ * After replicas were (re)started in place their host ports may have changed: the current
+ * deployment's ports are written back and the endpoint follows. Returns the stable port.
+ */
+export async function refreshRoute(d: Pick<ProcessorDeps, 'store' | 'deploys' | 'endpoints'>, tenantId: string, app: string, reps: ReplicaInfo[]): Promise<number | undefined> {
+  const row = await d.store.getApp(tenantId, app);
+  if (!row?.currentDeploymentId || !row.port || !d.endpoints) return undefined;
+  const ports = reps.filter((r) => r.deploymentId === row.currentDeploymentId && r.hostPort && r.state === 'running').map((r) => r.hostPort!);
+  await d.deploys.setHostPorts(row.currentDeploymentId, ports);
+  return d.endpoints.route(tenantId, app);
 }
 
 /** Keeps the images of the last N deployments (rollback is one click) and removes older ones Hoist built. */

@@ -38,6 +38,8 @@ export interface DeployResult {
   hostPorts: number[];
   /** The app's stable address when the target gives one (host:port), surviving deployments. */
   endpoint?: string;
+  /** Host the replicas' ports are reached on, when it is not the proxy's default (a remote engine). */
+  replicaHost?: string;
 }
 
 /** A replica as the reconciler sees it: any tenant's, found by the hoist.managed label. */
@@ -45,9 +47,19 @@ export type ManagedReplica = ReplicaInfo & { tenantId: string; app: string; crea
 
 export type ProgressFn = (line: string) => void | Promise<void>;
 
+export interface DeployHooks {
+  /**
+   * Called once, when every new replica is healthy and before any old one is stopped: the
+   * caller points the app's stable endpoint at the new replicas here and resolves when
+   * traffic has moved (in-flight connections to the old ones drained). A throw aborts the
+   * rollout like a failed health check.
+   */
+  switchTo?(res: DeployResult): Promise<void>;
+}
+
 export interface Deployer {
-  /** Start the new replicas, wait until healthy, then remove other deployments' replicas of the app. */
-  deploy(spec: DeploySpec, progress: ProgressFn): Promise<DeployResult>;
+  /** Start the new replicas, wait until healthy, switch (hooks), then remove other deployments' replicas of the app. */
+  deploy(spec: DeploySpec, progress: ProgressFn, hooks?: DeployHooks): Promise<DeployResult>;
   /** Restart every replica of the app (in place). */
   restart(tenantId: string, app: string, progress: ProgressFn): Promise<ReplicaInfo[]>;
   stop(tenantId: string, app: string): Promise<ReplicaInfo[]>;

@@ -8,7 +8,7 @@
 import Dockerode from 'dockerode';
 import { HoistError, isHoistError } from '../contract/errors.ts';
 import { noCheckpoint, type Checkpoint } from './checkpoint.ts';
-import type { Deployer, DeployResult, DeploySpec, ManagedReplica, ProgressFn, ReplicaInfo } from './deployer.ts';
+import type { Deployer, DeployHooks, DeployResult, DeploySpec, ManagedReplica, ProgressFn, ReplicaInfo } from './deployer.ts';
 import { hostPortOf, waitHealthy, type HealthOutcome, type HealthTarget } from './docker-health.ts';
 import {
   containerPortOf,
@@ -50,9 +50,13 @@ export interface DockerDeployerOptions {
   dockerHostLabel?: string;
   /** Test-only pause points (checkpoint.ts). */
   checkpoint?: Checkpoint;
+  /** HOIST_TARGETS name of this engine: labels its replicas, and its reconciler view is only those. */
+  targetName?: string;
+  /** Where the proxy reaches this engine's published ports (a remote engine's host). */
+  replicaHost?: string;
 }
 
-type Settings = Required<DockerDeployerOptions>;
+type Settings = Required<Omit<DockerDeployerOptions, 'targetName' | 'replicaHost'>> & Pick<DockerDeployerOptions, 'targetName' | 'replicaHost'>;
 type AppReplica = ReplicaInfo & { app: string };
 
 const FAILURE_LOG_LINES = 20;
@@ -79,11 +83,13 @@ export class DockerDeployer implements Deployer {
       pullTimeoutMs: opts.pullTimeoutMs ?? 5 * 60_000,
       dockerHostLabel: opts.dockerHostLabel ?? describeDockerHost(docker),
       checkpoint: opts.checkpoint ?? noCheckpoint,
+      targetName: opts.targetName,
+      replicaHost: opts.replicaHost,
     };
   }
 
-  deploy(spec: DeploySpec, progress: ProgressFn): Promise<DeployResult> {
-    return this.guard(() => this.rollout(spec, progress));
+  deploy(spec: DeploySpec, progress: ProgressFn, hooks: DeployHooks = {}): Promise<DeployResult> {
+    return this.guard(() => this.rollout(spec, progress, hooks));
   }
 
   restart(tenantId: string, app: string, progress: ProgressFn): Promise<ReplicaInfo[]> {
@@ -178,6 +184,8 @@ export class DockerDeployer implements Deployer {
       const list = await this.docker.listContainers({ all: true, filters: { label: [`${LABEL.managed}=1`] } });
       return list
         .filter((c) => c.Labels[LABEL.tenant] && c.Labels[LABEL.app])
+        // Several targets may share one engine: each watches only what it created.
+        .filter((c) => c.Labels[LABEL.target] === this.s.targetName)
         .map((c) => ({ ...this.replicaFromList(c), tenantId: c.Labels[LABEL.tenant]!, createdAt: c.Created * 1000 }));
     });
   }
@@ -201,11 +209,12 @@ export class DockerDeployer implements Deployer {
     });
   }
 
-  private async rollout(spec: DeploySpec, progress: ProgressFn): Promise<DeployResult> {
+  private async rollout(spec: DeploySpec, progress: ProgressFn, hooks: DeployHooks): Promise<DeployResult> {
     validateSpec(spec);
     const hasHealthcheck = await ensureImage(this.docker, spec.image, progress, this.s.pullTimeoutMs, spec.pull ?? true);
     const networkId = await this.ensureNetwork(spec.tenantId);
     const existing = await this.listOwned(spec.tenantId, { app: spec.app, deployment: spec.deploymentId });
+    let switched = false;
     try {
       const targets: HealthTarget[] = [];
       for (let i = 1; i <= spec.replicas; i++) {
@@ -228,6 +237,15 @@ export class DockerDeployer implements Deployer {
       await Promise.all(surplus.map((c) => this.removeContainer(c.Id)));
 
       const healthy = await this.awaitHealthy(spec.app, targets, progress);
+      const replicas = healthy.map((h) => replicaFromInspect(h.info, h.hostPort));
+      const result: DeployResult = {
+        replicas,
+        hostPorts: healthy.flatMap((h) => (h.hostPort ? [h.hostPort] : [])),
+        ...(this.s.replicaHost ? { replicaHost: this.s.replicaHost } : {}),
+      };
+      // Traffic moves before anything old stops: the endpoint never points at a stopping replica.
+      await hooks.switchTo?.(result);
+      switched = true;
       const old = (await this.listOwned(spec.tenantId, { app: spec.app })).filter(
         (c) => c.Labels[LABEL.deployment] !== spec.deploymentId,
       );
@@ -235,9 +253,10 @@ export class DockerDeployer implements Deployer {
         await progress(`removing ${old.length} old replica${old.length === 1 ? '' : 's'}`);
         await Promise.all(old.map((c) => this.retireContainer(c.Id)));
       }
-      const replicas = healthy.map((h) => replicaFromInspect(h.info, h.hostPort));
-      return { replicas, hostPorts: healthy.flatMap((h) => (h.hostPort ? [h.hostPort] : [])) };
+      return result;
     } catch (e) {
+      // After the switch the new replicas are what serves: they stay, whatever failed later.
+      if (switched) throw e;
       // Only this deployment's containers go; the previous deployment keeps serving.
       const mine = await this.listOwned(spec.tenantId, { app: spec.app, deployment: spec.deploymentId });
       await Promise.all(mine.map((c) => this.removeContainer(c.Id)));
@@ -293,6 +312,7 @@ export class DockerDeployer implements Deployer {
 
   private async createReplica(spec: DeploySpec, replica: number, networkId: string): Promise<Dockerode.Container> {
     const options = replicaCreateOptions(spec, replica, networkId, this.s);
+    if (this.s.targetName) options.Labels = { ...options.Labels, [LABEL.target]: this.s.targetName };
     try {
       return await this.docker.createContainer(options);
     } catch (e) {

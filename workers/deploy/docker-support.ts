@@ -13,6 +13,8 @@ export const LABEL = {
   action: 'hoist.action',
   replica: 'hoist.replica',
   managed: 'hoist.managed',
+  /** Name of the HOIST_TARGETS engine a replica was created by; absent on the default engine. */
+  target: 'hoist.target',
 } as const;
 
 /**

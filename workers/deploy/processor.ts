@@ -21,6 +21,7 @@ import { noCheckpoint, type Checkpoint } from './checkpoint.ts';
 import type { Deployer } from './deployer.ts';
 import { DEFAULT_LEASE, withLease, type LeaseOptions } from './lease.ts';
 import type { SourceBuilder } from './source-build.ts';
+import type { Endpoints } from '../proxy/router.ts';
 
 export { deploymentIdFor };
 
@@ -47,6 +48,8 @@ export interface ProcessorDeps {
   checkpoint?: Checkpoint;
   /** Deployments whose images (built ones) and config are kept for rollback. */
   keepDeployments?: number;
+  /** Stable endpoints (workers/proxy); absent: an app is reached on its replicas' own ports. */
+  endpoints?: Endpoints;
 }
 
 /** Actions that change an app: one at a time per app. */

@@ -7,8 +7,12 @@
  *   worker dies the lease runs out and the next pass re-publishes). Running actions must be
  *   seen missing on two passes in a row, so a run finishing between the two reads is not
  *   mistaken for a lost one;
+ * - a job that failed for good while its action is still approved or running (its attempts
+ *   ran out while PostgreSQL was down, before the processor could record anything) is
+ *   retried: the action has not finished, so it must still run;
  * - a finished action whose result never reached the thread (reported_at unset) has its
- *   result event published again (the reporter's reported_at claim keeps it to one post).
+ *   result event published again, or its failed result job retried (the reporter's
+ *   reported_at claim keeps it to one post).
  * Idempotent by construction: job id = action id, the processor converges, the reporter
  * posts once.
  */
@@ -19,9 +23,13 @@ import { actions } from '../../db/schema/index.ts';
 import type { Logger } from '../../bot/core/types.ts';
 import type { ResultEvent } from '../contract/index.ts';
 
-export interface JobLookup {
-  /** True when Redis holds the action's job in any state (waiting, delayed, active, completed, failed). */
-  exists(actionId: string): Promise<boolean>;
+/** A BullMQ queue as the reconciler sees it: job state by id ('unknown' when Redis lost it), retry of a failed job. */
+export interface QueueLookup {
+  state(jobId: string): Promise<string>;
+  retry(jobId: string): Promise<void>;
+}
+
+export interface JobLookup extends QueueLookup {
   publish(actionId: string, tenantId: string): Promise<void>;
 }
 
@@ -39,7 +47,7 @@ export interface OutboxReconciler {
 }
 
 export function startOutboxReconciler(
-  d: { db: Db; repo: OutboxRepo; jobs: JobLookup; results: { publish(e: ResultEvent): Promise<void> }; logger: Logger },
+  d: { db: Db; repo: OutboxRepo; jobs: JobLookup; results: { publish(e: ResultEvent): Promise<void> }; resultJobs: QueueLookup; logger: Logger },
   o: ReconcilerOptions = {},
 ): OutboxReconciler {
   const log = d.logger.child({ op: 'outbox.reconcile' });
@@ -55,7 +63,14 @@ export function startOutboxReconciler(
     const next = new Set<string>();
     const now = Date.now();
     for (const a of await d.repo.inFlight(new Date(now - grace))) {
-      if (await d.jobs.exists(a.id)) continue;
+      const state = await d.jobs.state(a.id);
+      if (state === 'failed' && !a.leaseLive) {
+        await d.jobs.retry(a.id);
+        republished++;
+        log.warn({ action: a.id, status: a.status }, 'outbox.retried_failed_job');
+        continue;
+      }
+      if (state !== 'unknown') continue;
       if (a.status === 'running') {
         if (a.leaseLive) continue;
         if (!suspects.has(a.id)) { next.add(a.id); continue; }
@@ -70,6 +85,11 @@ export function startOutboxReconciler(
         lt(actions.finishedAt, new Date(now - reportGrace)), gt(actions.finishedAt, new Date(now - 24 * 3600_000))))
       .limit(200);
     for (const a of unreported) {
+      const rid = `${a.id}.result`;
+      if ((await d.resultJobs.state(rid)) === 'failed') {
+        await d.resultJobs.retry(rid);
+        continue;
+      }
       await d.results.publish({ actionId: a.id, tenantId: a.tenantId, kind: 'result', status: a.status as 'succeeded' | 'failed', text: a.result ?? '', seq: 0 });
     }
     if (unreported.length) log.info({ results: unreported.length }, 'outbox.results_republished');

@@ -87,7 +87,8 @@ export class GuardedIdentifyThrottler {
   private async one(shardId: number, signal: AbortSignal): Promise<void> {
     let history: number[];
     try {
-      history = [...(await this.log.recent()), ...this.mine];
+      // A Set: this process's own identifies are usually in the log already.
+      history = [...new Set([...(await this.log.recent()), ...this.mine])];
     } catch (e) {
       this.logger.warn({ err: e instanceof Error ? e.message : String(e) }, 'discord.identify_log_unreadable');
       history = [...this.mine];

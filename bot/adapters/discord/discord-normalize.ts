@@ -163,6 +163,7 @@ export interface SlashRequest {
 }
 
 /** One line, no control characters: an option is a word or a phrase, never a second command. */
+// eslint-disable-next-line no-control-regex -- stripping control characters is the point
 const clean = (v: SlashOption | undefined) => (v === undefined ? undefined : String(v).replace(/[\s\u0000-\u001F\u007F]+/g, ' ').trim() || undefined);
 
 /** `/hoist <subcommand> <options>` → the chat form of PRODUCT.md. */

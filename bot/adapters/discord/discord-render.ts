@@ -42,6 +42,7 @@ export interface DiscordMessage {
 }
 
 const NO_PINGS = { parse: [] as never[] };
+// eslint-disable-next-line no-control-regex -- stripping control characters is the point
 const CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
 
 /** `discord:123…` (Hoist's user ids) → a mention, rendered by Discord but never pinging (allowed_mentions). */

@@ -5,25 +5,65 @@
  * literal (not `$VAR`, `config.password`, `getToken()`), and not a placeholder.
  */
 import { PRIORITY, type Detector, type ScanContext } from '../detector.ts';
-import { foldCase } from '../fold-case.ts';
+import { keywordAt } from '../keyword.ts';
 import {
   isCodeReference, isPathLike, isPlaceholderValue, isProseWord, isUuid, looksRandom,
 } from '../values.ts';
 
-const ASSIGNMENT = foldCase(new RegExp(
-  [
-    '(?<kw>passwords?|passwd|passphrase|pass|pwd|secret|token|api[_\\-]?key|access[_\\-]?key|private[_\\-]?key|credentials?|auth|key)',
-    '(?<suffix>[A-Za-z0-9_.\\-]{0,32})',
-    '(?:\\\\?["\'])?[ \\t]{0,4}(?::=|=>|[:=]|\\uFF1A|\\uFF1D)(?![=>])[ \\t]{0,4}',
-    '(?:"(?<s1>(?:[^"\\\\\\r\\n]|\\\\.){1,512})"',
-    "|'(?<s2>[^'\\r\\n]{1,512})'",
-    '|\\\\"(?<s3>[^"\\\\\\r\\n]{1,512})\\\\"',
-    '|`(?<s4>[^`\\r\\n]{1,512})`',
-    // (?=(…))\k<…> is an atomic group: a value that runs into `(` or past 256 chars fails at once.
-    '|(?=(?<s5>[!#$%*+\\-./0-9:=?@A-Z\\\\^_a-z~]{1,256}))\\k<s5>(?![!#$%*+\\-./0-9:=?@A-Z\\\\^_a-z~(\\[{]))',
-  ].join(''),
-  'iy',
-));
+/** Longest first, so `password` wins over `pass`. */
+const KEYWORDS = [
+  'private_key', 'private-key', 'credentials', 'access_key', 'access-key', 'passphrase', 'privatekey', 'credential',
+  'accesskey', 'passwords', 'password', 'api_key', 'api-key', 'passwd', 'secret', 'apikey', 'token', 'pass', 'auth', 'pwd', 'key',
+];
+
+function isValueChar(c: number): boolean {
+  // ASCII printable except space " ' ` , ; ( ) { } [ ] < > & |
+  return c > 32 && c < 127 && c !== 34 && c !== 39 && c !== 96 && c !== 44 && c !== 59 && c !== 40 && c !== 41 &&
+    c !== 123 && c !== 125 && c !== 91 && c !== 93 && c !== 60 && c !== 62 && c !== 38 && c !== 124;
+}
+
+const MAX_UNQUOTED = 256;
+const MAX_QUOTED = 512;
+
+interface Value {
+  start: number;
+  end: number;
+  quoted: boolean;
+}
+
+/** Parses the value after a separator: "…" (with escapes), '…', \"…\", `…`, or a bare word. */
+function parseValue(text: string, at: number): Value | null {
+  const n = text.length;
+  const c = text.charCodeAt(at);
+  const closeOf = (q: number, from: number, escapes: boolean): number => {
+    for (let i = from; i < n && i - from <= MAX_QUOTED; i++) {
+      const d = text.charCodeAt(i);
+      if (d === 10 || d === 13) return -1;
+      if (escapes && d === 92) {
+        i++;
+        continue;
+      }
+      if (d === q) return i;
+    }
+    return -1;
+  };
+  if (c === 34 || c === 39 || c === 96) {
+    const close = closeOf(c, at + 1, c === 34);
+    return close > at + 1 ? { start: at + 1, end: close, quoted: true } : null;
+  }
+  if (c === 92 && text.charCodeAt(at + 1) === 34) {
+    const close = text.indexOf('\\"', at + 2);
+    if (close <= at + 2 || close - at > MAX_QUOTED || /[\r\n]/.test(text.slice(at + 2, close))) return null;
+    return { start: at + 2, end: close, quoted: true };
+  }
+  let i = at;
+  while (i < n && i - at <= MAX_UNQUOTED && isValueChar(text.charCodeAt(i))) i++;
+  if (i === at || i - at > MAX_UNQUOTED) return null;
+  const next = text.charCodeAt(i);
+  // `getToken(`, `os.environ[`: a call or index expression, not a literal.
+  if (next === 40 || next === 91 || next === 123) return null;
+  return { start: at, end: i, quoted: false };
+}
 
 type KeywordClass = 'password' | 'secret' | 'token' | 'api_key' | 'private_key' | 'credential';
 
@@ -118,33 +158,42 @@ export function separatorFollows(text: string, at: number): boolean {
 
 function scanAssignment(ctx: ScanContext, at: number): void {
   const text = ctx.text;
-  if (!separatorFollows(text, at)) return;
   if (at < ((ctx.memo.get('assignment:skip') as number | undefined) ?? -1)) return;
-  ASSIGNMENT.lastIndex = at;
-  const m = ASSIGNMENT.exec(text);
-  if (m === null) return;
-  ctx.memo.set('assignment:skip', m.index + m[0].length);
-  const g = m.groups ?? {};
-  const kw = g['kw'] ?? '';
-  if (!keywordBoundaryOk(text, at, kw) || !suffixAllowed(kw, g['suffix'] ?? '')) return;
+  const kw = keywordAt(text, at, KEYWORDS);
+  if (kw === null || !keywordBoundaryOk(text, at, text.slice(at, at + kw.length))) return;
+  let i = at + kw.length;
+  const suffixStart = i;
+  while (i < text.length && i - suffixStart < 32 && isIdentChar(text.charCodeAt(i))) i++;
+  if (!suffixAllowed(kw, text.slice(suffixStart, i))) return;
+  if (text.charCodeAt(i) === 92) i++;
+  if (text.charCodeAt(i) === 34 || text.charCodeAt(i) === 39) i++;
+  for (let k = 0; k < 4 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); k++) i++;
+  const c = text.charCodeAt(i);
+  if (c === 58 && text.charCodeAt(i + 1) === 61) i += 2; // :=
+  else if (c === 61 && text.charCodeAt(i + 1) === 62) i += 2; // =>
+  else if (c === 58 || c === 61 || c === 0xff1a || c === 0xff1d) i += 1;
+  else return;
+  const after = text.charCodeAt(i);
+  if (after === 61 || after === 62) return; // == or =>, a comparison
+  for (let k = 0; k < 4 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); k++) i++;
   if (hasNonSecretPrefix(identifierPrefix(text, at))) return;
-  // Every value form ends the match, followed only by its closing quote (none, 1 or 2 chars).
-  const which = (['s1', 's2', 's3', 's4', 's5'] as const).find((n) => g[n] !== undefined);
-  if (which === undefined) return;
-  const closing = which === 's5' ? 0 : which === 's3' ? 2 : 1;
-  let end = m.index + m[0].length - closing;
-  const start = end - (g[which] as string).length;
-  const quoted = which !== 's5';
-  if (!quoted) {
-    while (end > start && /[.:]/.test(text[end - 1] as string)) end--;
-    const after = text.slice(end, end + 3);
+  const value = parseValue(text, i);
+  if (value === null) {
+    // A bare run longer than any value: later keywords inside it fail the same way.
+    if (isValueChar(text.charCodeAt(i))) ctx.memo.set('assignment:skip', i + MAX_UNQUOTED);
+    return;
+  }
+  ctx.memo.set('assignment:skip', value.end);
+  let { start, end } = value;
+  if (!value.quoted) {
+    while (end > start && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 58)) end--;
     const v0 = text.slice(start, end);
     // "password: reset it please" is prose, not a credential.
-    if (/^[A-Za-z]+$/.test(v0) && (isProseWord(v0) || /^[ \t][A-Za-z]/.test(after))) return;
+    if (/^[A-Za-z]+$/.test(v0) && (isProseWord(v0) || /^[ \t][A-Za-z]/.test(text.slice(end, end + 3)))) return;
   }
   const v = text.slice(start, end);
   const cls = keywordClass(kw);
-  if (!acceptLiteral(cls, kw, v, quoted)) return;
+  if (!acceptLiteral(cls, kw, v, value.quoted)) return;
   ctx.emit(start, end, cls, PRIORITY.assignment);
 }
 
