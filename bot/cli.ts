@@ -47,7 +47,8 @@ async function runStart(mode: 'start' | 'console' | 'bot' | 'workers', user: str
   try {
     if (mode !== 'bot') {
       const { startWorkers } = await import('../workers/main.ts');
-      const w = await startWorkers({ config: cfg, services, logger });
+      // `hoist workers` leaves the endpoint proxy to `hoist proxy`; one process serves it.
+      const w = await startWorkers({ config: cfg, services, logger, proxy: mode !== 'workers' });
       workers = w;
       if (consoleMode) {
         const { prepareConsoleDocker } = await import('../workers/console-docker.ts');
@@ -109,6 +110,18 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (o: { user: string }) => runStart('console', o.user));
   program.command('bot').description('the bot process alone').action(async () => runStart('bot', defaultUser));
   program.command('workers').description('the workers process alone').action(async () => runStart('workers', defaultUser));
+  program.command('proxy').description("the apps' stable endpoints alone (production, beside `hoist bot` and `hoist workers`)").action(async () => {
+    const cfg = config('cli');
+    if (!cfg.DATABASE_URL) throw new HoistError('config_invalid', 'hoist proxy needs DATABASE_URL (the workers tell it of route changes through PostgreSQL).');
+    const logger = createLogger({ level: cfg.LOG_LEVEL, base: { proc: 'proxy' } });
+    const dbh = await openDb(cfg);
+    const { startProxyProcess } = await import('../workers/proxy/main.ts');
+    const proxy = await startProxyProcess({ config: cfg, dbh, logger });
+    await untilSignal(logger);
+    await proxy.close();
+    await dbh.close();
+    logger.flush();
+  });
   program.command('migrate').description('apply database migrations').action(async () => {
     const dbh = await openDb(config('cli'));
     process.stdout.write(`migrations applied on ${dbh.label}\n`);

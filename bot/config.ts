@@ -53,6 +53,8 @@ export const ConfigSchema = z.object({
     const m = /^(\d{1,5})-(\d{1,5})$/.exec(v);
     return v.toLowerCase() === 'off' || (!!m && Number(m[1]) >= 1 && Number(m[1]) <= Number(m[2]) && Number(m[2]) <= 65535);
   }, { message: 'must be a port range like 20000-20999, or off' }),
+  /** Deployments per app whose image (Hoist-built ones) and config are kept for one-click rollback; older built images are removed. */
+  HOIST_KEEP_DEPLOYMENTS: z.coerce.number().int().min(1).max(100).default(5),
   /** How long a switched endpoint waits for connections to old replicas to finish before they are stopped. */
   HOIST_PROXY_DRAIN_MS: z.coerce.number().int().min(0).default(10_000),
   /** Registries every workspace may pull from (hosts, `default` for Docker's default registry, or `*`); local images are always allowed. */

@@ -74,17 +74,21 @@ export async function startBot(o: BotOptions) {
   const admit = async (): Promise<string | undefined> => {
     if (draining) return 'shutting down';
     if (Date.now() < dbDownUntil) return 'database unavailable';
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      // A down PostgreSQL must not be acked: the event could not be claimed or handled.
-      await Promise.race([o.services.dbh.ping(), new Promise((_, rej) => { timer = setTimeout(() => rej(new Error('timeout')), 1_000); })]);
-      return undefined;
-    } catch {
-      dbDownUntil = Date.now() + 1_000;
-      return 'database unavailable';
-    } finally {
-      clearTimeout(timer);
+    // A down PostgreSQL must not be acked: the event could not be claimed or handled. After a
+    // restart each pooled connection fails once before it reconnects, so a failure is retried.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await Promise.race([o.services.dbh.ping(), new Promise((_, rej) => { timer = setTimeout(() => rej(new Error('timeout')), 1_000); })]);
+        return undefined;
+      } catch {
+        // next attempt
+      } finally {
+        clearTimeout(timer);
+      }
     }
+    dbDownUntil = Date.now() + 500;
+    return 'database unavailable';
   };
   const threadKey = (t: string, c: string, ts: string) => `${o.prefix ?? 'hoist'}:slack-thread:${t}:${c}:${ts}`;
   const threads: ThreadMemory = {
@@ -144,6 +148,7 @@ export async function startBot(o: BotOptions) {
     // Console users are local and trusted: the person at the terminal is an admin.
     defaultRole: (_tenant, user): Role | undefined => (user.startsWith('console:') || admins.has(user) ? 'admin' : undefined),
     onEnqueued: (id) => inflight.add(id),
+    allowedRegistries: o.config.HOIST_ALLOWED_REGISTRIES,
     rateLimit: async (tenantId, userId) => {
       if (userId.startsWith('console:')) return undefined; // the person at the terminal is not rate limited
       const d = await limiter.take(tenantId, userId);

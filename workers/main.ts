@@ -30,6 +30,10 @@ import { startRetentionScheduler } from './maintenance/retention-job.ts';
 import { startReconciler } from './deploy/reconciler.ts';
 import { DockerSourceBuilder } from './deploy/source-build.ts';
 import { createTargets } from './deploy/targets.ts';
+import { refreshRoute } from './deploy/actions.ts';
+import { busFor } from './proxy/bus.ts';
+import { startProxy, targetHostFor } from './proxy/proxy.ts';
+import { createEndpoints, parsePortRange } from './proxy/router.ts';
 
 export interface WorkerOptions {
   config: Config;
@@ -45,6 +49,11 @@ export interface WorkerOptions {
   reconcile?: boolean;
   /** Schedule the retention job (default true). */
   retention?: boolean;
+  /**
+   * Serve the apps' stable endpoints from this process (default true; `hoist workers` passes
+   * false and production runs `hoist proxy`). With HOIST_PROXY_PORTS=off there are none.
+   */
+  proxy?: boolean;
   /**
    * The outbox relay and reconciler (workers/outbox/) run here, next to the queue they feed;
    * `false` turns both off (tests that drive them by hand). Several workers processes run
@@ -83,25 +92,51 @@ export async function startWorkers(o: WorkerOptions) {
   const docker = new Dockerode(dockerOptionsFor(dockerHost));
   const checkpoint = fileCheckpoint(o.config.HOIST_TEST_PAUSE_AT, o.config.HOIST_TEST_PAUSE_DIR);
   const deployer = o.deployer ?? new DockerDeployer(docker, { publishAddress: o.config.HOIST_PUBLISH_ADDRESS, dockerHostLabel: dockerHost, checkpoint });
-  const targets = createTargets(docker, o.config.HOIST_TARGETS, { publishAddress: o.config.HOIST_PUBLISH_ADDRESS });
+  const targets = createTargets(docker, o.config.HOIST_TARGETS, { publishAddress: o.config.HOIST_PUBLISH_ADDRESS, checkpoint });
   const deploys = new DeployRepo(o.services.dbh.db);
+  const range = parsePortRange(o.config.HOIST_PROXY_PORTS);
+  const bus = busFor(o.services.dbh.db);
+  const publish = o.config.HOIST_PUBLISH_ADDRESS;
+  const proxy = range && o.proxy !== false
+    ? await startProxy({ routes: deploys, bus, listenHost: publish, targetHost: targetHostFor(publish), drainMs: o.config.HOIST_PROXY_DRAIN_MS, logger: o.logger })
+    : undefined;
+  const endpoints = range
+    ? await createEndpoints({ deploys, range, listenHost: publish, local: proxy, bus, ackTimeoutMs: o.config.HOIST_PROXY_DRAIN_MS + 5_000, logger: o.logger })
+    : undefined;
+  const store = new Store(o.services.dbh.db);
   const results = createResultPublisher({ redisUrl: o.services.redisUrl, prefix: o.prefix });
+  // Result events are derived from PostgreSQL: a publish that fails while Redis is down must not
+  // fail the action itself. Lost progress lines stay lost; a lost result is published again by
+  // the outbox reconciler from the action row (reported_at unset).
+  const resultSink = {
+    async publish(e: Parameters<typeof results.publish>[0]) {
+      await results.publish(e).catch((err: unknown) => o.logger.warn({ action: e.actionId, kind: e.kind, err: err instanceof Error ? err.message : String(err) }, 'result.publish_deferred'));
+    },
+  };
   const sealer = new Sealer(o.services.dbh.db, new Keyring(o.services.masterKey, o.services.previousMasterKeys));
   const processAction = createActionProcessor({
-    store: new Store(o.services.dbh.db),
-    deploys, deployer, targets, builder: new DockerSourceBuilder(docker, { env: process.env }),
+    store,
+    deploys, deployer, targets, endpoints, builder: new DockerSourceBuilder(docker, { env: process.env }),
     sealer,
-    results, clock, logger: o.logger,
+    results: resultSink, clock, logger: o.logger,
     audit: meteredAudit(createAuditLog(o.services.dbh.db, clock, sealer)),
     redact: redactForLog,
     lease: { maxWaitMs: o.config.HOIST_ROLLOUT_WAIT_MAX_MS, ...o.lease },
     checkpoint,
+    keepDeployments: o.config.HOIST_KEEP_DEPLOYMENTS,
+    allowedRegistries: o.config.HOIST_ALLOWED_REGISTRIES,
   });
   const worker = createWorker(QUEUES.actions, { redisUrl: o.services.redisUrl, prefix: o.prefix },
     async (job: Job<ActionJob>, token?: string) => processAction(job, token), o.config.HOIST_WORKER_CONCURRENCY, o.workerTiming);
   worker.on('failed', (job, err) => o.logger.warn({ job: job?.id, err: err.message }, 'job.failed'));
   const reconciler = o.reconcile === false ? undefined
-    : startReconciler({ deploys, deployers: [deployer], results, logger: o.logger }, o.config.HOIST_RECONCILE_INTERVAL_MS);
+    : startReconciler({
+      deploys, results, logger: o.logger,
+      // Swarm converges by itself; named Docker engines are watched like the default one.
+      deployers: [deployer, ...new Set(Object.values(targets).filter((t) => t instanceof DockerDeployer))],
+      // A replica started again may have a new host port: the endpoint follows it.
+      restarted: (tenantId, app, reps) => refreshRoute({ store, deploys, endpoints }, tenantId, app, reps).then(() => undefined),
+    }, o.config.HOIST_RECONCILE_INTERVAL_MS);
   const producer = createActionQueue({ redisUrl: o.services.redisUrl, prefix: o.prefix });
   const outboxRepo = new OutboxRepo(o.services.dbh.db);
   const lookup = (q: Queue) => ({
@@ -132,6 +167,7 @@ export async function startWorkers(o: WorkerOptions) {
   });
   return {
     deployer,
+    proxy,
     worker,
     reconciler,
     outbox: { repo: outboxRepo, relay, reconciler: outboxReconciler, queue: producer.queue },
@@ -158,6 +194,8 @@ export async function startWorkers(o: WorkerOptions) {
       ]);
       clearTimeout(timer);
       if (!drained) o.logger.warn({ graceMs }, 'workers.close_timed_out');
+      await endpoints?.close();
+      await proxy?.close();
       await producer.close();
       await results.close();
       await resultsQueue.close();

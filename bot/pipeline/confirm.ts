@@ -30,6 +30,8 @@ export interface ResolvedAction {
   /** Git source to build from (deploy from <url>[#ref]); the image is built by the workers. */
   source?: string;
   ref?: string;
+  /** HTTP path the rollout's health gate GETs; kept as the app's setting for later deploys. */
+  healthPath?: string;
 }
 
 async function requireApp(store: Store, tenantId: string, name: string): Promise<AppRow> {
@@ -39,7 +41,8 @@ async function requireApp(store: Store, tenantId: string, name: string): Promise
   throw new HoistError('app_not_found', `No app named ${name}; apps: ${all.length ? all.join(', ') : 'none yet (deploy one: deploy <app> image <ref> port <n>)'}.`);
 }
 
-export async function resolveAction(store: Store, tenantId: string, intent: Intent): Promise<ResolvedAction> {
+/** `allowedRegistries`: the installation's registry allowlist (HOIST_ALLOWED_REGISTRIES). */
+export async function resolveAction(store: Store, tenantId: string, intent: Intent, opts: { allowedRegistries?: readonly string[] } = {}): Promise<ResolvedAction> {
   const name = intent.app!;
   if (intent.action === 'deploy') {
     const existing = await store.getApp(tenantId, name);
@@ -51,7 +54,7 @@ export async function resolveAction(store: Store, tenantId: string, intent: Inte
       const problem = sourceProblem(source, ref);
       if (problem) throw new HoistError('invalid_request', problem);
       return {
-        app: name, source, ...(ref ? { ref } : {}), port: intent.port ?? existing?.port ?? undefined,
+        app: name, source, ...(ref ? { ref } : {}), ...(intent.healthPath ? { healthPath: intent.healthPath } : {}), port: intent.port ?? existing?.port ?? undefined,
         replicas: intent.replicas ?? existing?.replicas ?? 1,
         environment: intent.environment ?? existing?.environment ?? 'default',
       };
@@ -63,11 +66,11 @@ export async function resolveAction(store: Store, tenantId: string, intent: Inte
     }
     image ??= existing?.image;
     if (!image) throw new HoistError('app_not_found', `No app named ${name} yet; to create it say: deploy ${name} image <ref> [port <n>].`);
-    if (!registryAllowed(image, allowlistFrom(await store.tenantSettings(tenantId)))) {
+    if (!registryAllowed(image, allowlistFrom(await store.tenantSettings(tenantId), opts.allowedRegistries))) {
       throw new HoistError('forbidden', `Images from ${imageRegistry(image)} are not allowed in this workspace; an admin can add that registry to the allowlist. Nothing was proposed.`);
     }
     return {
-      app: name, image, port: intent.port ?? existing?.port ?? undefined,
+      app: name, image, ...(intent.healthPath ? { healthPath: intent.healthPath } : {}), port: intent.port ?? existing?.port ?? undefined,
       replicas: intent.replicas ?? existing?.replicas ?? 1,
       environment: intent.environment ?? existing?.environment ?? 'default',
     };
@@ -108,6 +111,7 @@ export function cardFor(action: Pick<ActionRow, 'id' | 'kind' | 'requestedBy' | 
   if (r.source) details.push(`source: ${displaySource(r.source)}${r.ref ? ` at ${r.ref}` : ' (default branch)'} (built by Hoist)`);
   if (r.port !== undefined) details.push(`port: ${r.port} (published on a free host port)`);
   if (r.replicas !== undefined) details.push(`replicas: ${r.replicas}`);
+  if (r.healthPath) details.push(`health check: GET ${r.healthPath} must answer 2xx/3xx`);
   if (r.deployment) details.push(`to deployment: ${r.deployment}`);
   if (r.key) details.push(`env var: ${r.key}${action.kind === 'set_env' ? ' (value sealed, not shown)' : ''}`);
   details.push(`environment: ${r.environment}`);

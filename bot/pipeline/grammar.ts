@@ -26,7 +26,7 @@ function int(tok: string | undefined, what: string, min: number, max: number): n
 const isIntent = (v: unknown): v is Intent => typeof v === 'object' && v !== null && 'action' in v;
 
 const USAGE = {
-  deploy: 'deploy <app> [<tag> | image <ref> | from <git-url>[#ref]] [port <n>] [to <env>] [replicas <n>]',
+  deploy: 'deploy <app> [<tag> | image <ref> | from <git-url>[#ref]] [port <n>] [to <env>] [replicas <n>] [health <path>]',
   rollback: 'rollback <app> [to <deployment-id>]',
   scale: 'scale <app> to <n>',
   set: 'set <KEY>=<value> on <app>  or  set <KEY> on <app>',
@@ -45,9 +45,13 @@ function parseDeploy(t: string[]): Intent {
   while (i < t.length) {
     const w = t[i]!.toLowerCase();
     const next = t[i + 1];
-    if (w === 'image' || w === 'from' || w === 'port' || w === 'to' || w === 'replicas') {
+    if (w === 'image' || w === 'from' || w === 'port' || w === 'to' || w === 'replicas' || w === 'health') {
       if (next === undefined) return unknown(`"${w}" needs a value. Usage: ${USAGE.deploy}`);
       if (w === 'image') out.image = next;
+      else if (w === 'health') {
+        if (!/^\/[!-~]{0,199}$/.test(next)) return unknown(`The health path must start with / (e.g. health /healthz), not "${next}".`);
+        out.healthPath = next;
+      }
       else if (w === 'from') {
         const [src, ref] = next.split('#', 2);
         out.source = src!;

@@ -34,6 +34,8 @@ export interface PipelineDeps {
   onEnqueued?: (actionId: string) => void;
   /** Stage 3½ rate limits (bot/infra/rate-limit.ts): a refusal sentence, posted in the thread; nothing else runs. */
   rateLimit?: (tenantId: string, userId: string) => Promise<string | undefined>;
+  /** The installation's registry allowlist (HOIST_ALLOWED_REGISTRIES), checked at proposal time. */
+  allowedRegistries?: readonly string[];
   /** Metrics taps (bot/infra/http-server.ts registry). */
   observe?: { redactionFindings?(kinds: readonly string[]): void };
 }
@@ -131,7 +133,7 @@ export class Pipeline {
         return;
       }
       if (!MUTATING.has(intent.action)) throw new HoistError('internal', `no handler for ${intent.action}`);
-      await this.propose(msg, intent, await resolveAction(store, msg.tenantId, intent), red.secrets);
+      await this.propose(msg, intent, await resolveAction(store, msg.tenantId, intent, { allowedRegistries: this.d.allowedRegistries }), red.secrets);
     } catch (e) {
       usage.outcome = isHoistError(e) ? e.code : 'internal';
       log.warn({ err: isHoistError(e) ? e.code : String(e) }, 'message.failed');

@@ -52,5 +52,14 @@ describe('Discord identify guard', () => {
     const lookup = h.rest.calls.find((c) => c.path === '/gateway/bot')!;
     expect(h.gateway.identifies[0]!.at - lookup.at).toBeLessThan(1_000);
     expect(h.logs.lines.some((l) => l.includes('discord.identify_backoff'))).toBe(false);
+
+    // /readyz includes the gateway connection: an outage makes it 503, naming discord.
+    expect((await fetch(`${h.bot.http!.url}/readyz`)).status).toBe(200);
+    h.gateway.unresponsive = true;
+    h.gateway.drop();
+    await new Promise((r) => setTimeout(r, 300));
+    const ready = await fetch(`${h.bot.http!.url}/readyz`);
+    expect(ready.status).toBe(503);
+    expect(await ready.text()).toMatch(/discord/);
   });
 });

@@ -28,6 +28,8 @@ export class FakeDiscordGateway {
   readonly resumes: Array<{ at: number; path: string; d: Record<string, unknown>; replayed: number }> = [];
   readonly threads: Array<Record<string, unknown>> = [];
   url = '';
+  /** While true, IDENTIFY and RESUME go unanswered (a gateway outage). */
+  unresponsive = false;
 
   constructor(readonly ids: { botId: string; appId: string }, readonly guild: GuildSetup) {}
 
@@ -55,8 +57,8 @@ export class FakeDiscordGateway {
       const msg = JSON.parse(String(data)) as { op: number; d: Record<string, unknown> };
       switch (msg.op) {
         case 1: return this.send(ws, { op: 11 });
-        case 2: return this.onIdentify(ws, msg.d);
-        case 6: return this.onResume(ws, msg.d, path);
+        case 2: return this.unresponsive ? undefined : this.onIdentify(ws, msg.d);
+        case 6: return this.unresponsive ? undefined : this.onResume(ws, msg.d, path);
         default: return undefined;
       }
     });

@@ -131,7 +131,12 @@ export async function startFault(o: FaultOptions = {}) {
       return chat.said.filter((s) => s.op === 'post' && s.conv.threadId === thread && /^[✅❌]/.test(s.text)).length;
     },
     async waitTerminal(ids: string[], timeoutMs = 90_000) {
-      await until(async () => (await h.actions(ids)).every((a) => ['succeeded', 'failed'].includes(a.status) && a.reported_at), `${ids.length} actions to finish and be reported`, timeoutMs);
+      let last = '';
+      await until(async () => {
+        const acts = await h.actions(ids);
+        last = acts.map((a) => `${a.id}:${a.kind}:${a.status}:${a.reported_at ? 'reported' : 'unreported'}`).join(', ');
+        return acts.length === ids.length && acts.every((a) => ['succeeded', 'failed'].includes(a.status) && a.reported_at);
+      }, `${ids.length} actions to finish and be reported`, timeoutMs).catch((e: Error) => { throw new Error(`${e.message}; last seen: ${last}`); });
     },
     /**
      * The invariant of every fault test: each approved action reached exactly one terminal

@@ -31,7 +31,9 @@ it('20 actions in flight survive a Redis restart that loses every key: each fini
   expect(ids).toHaveLength(20);
 
   // Some are running, most are waiting: now Redis dies and comes back empty.
+  const inFlight = (await h.actions(ids)).filter((a) => !['succeeded', 'failed'].includes(a.status)).length;
   await h.redis.restart(300);
+  expect(inFlight).toBeGreaterThanOrEqual(10);
 
   await h.waitTerminal(ids, 120_000);
   await h.invariants(ids);

@@ -45,7 +45,7 @@ beforeAll(async () => {
   second = await startWorkers({
     config: parseConfig({ LOG_LEVEL: 'silent' }, 'cli'),
     services: h.services, logger: createLogger({ level: 'silent' }), clock: h.clock, prefix: h.prefix, deployer,
-    lease: { retryMs: 300 }, reconcile: false,
+    lease: { retryMs: 300 }, reconcile: false, proxy: false,
   });
 });
 afterAll(async () => {

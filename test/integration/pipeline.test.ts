@@ -53,10 +53,18 @@ describe('pipeline against real PostgreSQL, Redis and Docker', () => {
     await h.chat.waitFor(/I don't know "frobnicate"[\s\S]*Say "help"/);
   });
 
-  it('fails a deploy of an image that is not present and cannot be pulled, leaving nothing behind', async () => {
-    const id = await h.propose('alice', 'deploy ghost image nonexistent.invalid/ghost:1 port 80');
+  it('refuses an image from a registry nobody allowed at proposal time, creating nothing', async () => {
+    const before = h.chat.said.length;
+    await h.say('alice', 'deploy ghost image nonexistent.invalid/ghost:1 port 80');
+    await h.chat.waitFor(/Images from nonexistent\.invalid are not allowed in this workspace; an admin can add that registry to the allowlist\. Nothing was proposed\./);
+    expect(h.chat.said.slice(before).some((x) => x.msg?.kind === 'card')).toBe(false);
+    expect(await h.bot.store.getApp(h.tenantId, 'ghost')).toBeUndefined();
+  });
+
+  it('fails a deploy of a local image that is not present (and may not be pulled), leaving nothing behind', async () => {
+    const id = await h.propose('alice', 'deploy ghost image hoist-demo/ghost:1 port 80');
     await h.decide('alice', 'approve', id);
-    await h.chat.waitFor(/❌ .*nonexistent\.invalid\/ghost:1.*(not available|could not be pulled)/);
+    await h.chat.waitFor(/❌ Image hoist-demo\/ghost:1 is not on the Docker engine, and this workspace does not allow pulling it/);
     expect((await h.bot.store.getAction(id))?.status).toBe('failed');
     const ghost = (await h.containers()).filter((c) => c.Labels['hoist.app'] === 'ghost');
     expect(ghost).toHaveLength(0);

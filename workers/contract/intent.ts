@@ -31,6 +31,8 @@ export const IntentSchema = z
     /** Sealed-secret placeholder (⟦secret:N:kind⟧) standing for the env value. */
     value: z.string().regex(/^⟦secret:\d+:[a-z0-9_]+⟧$/).optional(),
     lines: z.number().int().min(1).max(1000).optional(),
+    /** HTTP path the deploy's health gate GETs (deploy only), e.g. /healthz. */
+    healthPath: z.string().regex(/^\/[!-~]{0,199}$/).optional(),
     deployment: z.string().min(1).max(64).optional(),
     request: z.enum(['show', 'export', 'forget_me']).optional(),
     user: z.string().min(1).max(128).optional(),

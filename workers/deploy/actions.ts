@@ -111,7 +111,7 @@ async function changeEnv(d: Deps, action: ActionRow, r: Resolved) {
 
 /** Refuses an image from a registry the tenant has not allowed (checked again here: the card is not the only door). */
 async function registryPolicy(d: Deps, tenantId: string, image: string): Promise<{ pull: boolean }> {
-  const list = allowlistFrom(await d.deploys.tenantSettings(tenantId));
+  const list = allowlistFrom(await d.deploys.tenantSettings(tenantId), d.allowedRegistries);
   if (!registryAllowed(image, list)) {
     throw new HoistError('forbidden', `Images from ${imageRegistry(image)} are not allowed in this workspace; an admin can add that registry to the allowlist.`);
   }

@@ -48,6 +48,8 @@ export interface ProcessorDeps {
   checkpoint?: Checkpoint;
   /** Deployments whose images (built ones) and config are kept for rollback. */
   keepDeployments?: number;
+  /** The installation's registry allowlist (HOIST_ALLOWED_REGISTRIES); the tenant's own adds to it. */
+  allowedRegistries?: readonly string[];
   /** Stable endpoints (workers/proxy); absent: an app is reached on its replicas' own ports. */
   endpoints?: Endpoints;
 }

@@ -15,7 +15,7 @@
 import type { DeployRepo } from '../../db/deploy-repo.ts';
 import type { Logger } from '../../bot/core/types.ts';
 import { userMessageFor } from '../contract/index.ts';
-import type { Deployer, ManagedReplica } from './deployer.ts';
+import type { Deployer, ManagedReplica, ReplicaInfo } from './deployer.ts';
 import type { ResultSink } from './processor.ts';
 
 export interface ReconcilerDeps {
@@ -24,6 +24,8 @@ export interface ReconcilerDeps {
   deployers: Deployer[];
   results: ResultSink;
   logger: Logger;
+  /** Told after replicas were started again (their host ports may have changed). */
+  restarted?: (tenantId: string, app: string, replicas: ReplicaInfo[]) => Promise<void>;
   /** Containers younger than this are never treated as orphans. */
   orphanGraceMs?: number;
   now?: () => number;
@@ -90,7 +92,8 @@ export async function reconcileOnce(d: ReconcilerDeps): Promise<ReconcileReport>
       if (down.length > 0) {
         const what = down.map((r) => `${r.name.replace(/^.*-(\d+)$/, 'replica $1')} (${r.state})`).join(', ');
         try {
-          await deployer.start(tenantId, app, () => undefined);
+          const reps = await deployer.start(tenantId, app, () => undefined);
+          await d.restarted?.(tenantId, app, reps);
           report.restarted.push(...down.map((r) => r.name));
           note(tenantId, app, `${app}: ${what} had stopped; started again and healthy`);
         } catch (e) {

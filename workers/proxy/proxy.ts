@@ -123,7 +123,7 @@ export async function startProxy(o: ProxyOptions): Promise<EndpointProxy> {
   let alive: NodeJS.Timeout | undefined;
   if (o.bus?.listen) {
     const bus = o.bus;
-    unlisten = await bus.listen(CHANNELS.routes, (payload) => {
+    unlisten = await o.bus.listen(CHANNELS.routes, (payload) => {
       const [nonce, tenantId, app] = payload.split('\n');
       refresh(tenantId, app)
         .then(() => bus.notify(CHANNELS.proxy, `ack\n${nonce}`))
@@ -148,4 +148,10 @@ export async function startProxy(o: ProxyOptions): Promise<EndpointProxy> {
       entries.clear();
     },
   };
+}
+
+/** Where replica ports published on `publishAddress` are reached from this host. */
+export function targetHostFor(publishAddress: string): string {
+  if (publishAddress === '0.0.0.0' || publishAddress === '') return '127.0.0.1';
+  return publishAddress === '::' ? '::1' : publishAddress;
 }

@@ -67,8 +67,13 @@ export class AppProxy {
     this.next = 0;
     const draining = () => [...this.open.entries()].some(([k, s]) => !keep.has(k) && s.size > 0);
     if (!draining()) return;
+    // What is still open after the bound (idle kept-alive connections, mostly) is closed here,
+    // by the proxy, rather than by the old replica's shutdown a moment later.
+    const cut = () => {
+      for (const [k, set] of this.open) if (!keep.has(k)) for (const s of set) s.destroy();
+    };
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, this.opts.drainMs);
+      const timer = setTimeout(() => { cut(); done(); }, this.opts.drainMs);
       timer.unref();
       const check = () => { if (!draining()) done(); };
       function done() { clearTimeout(timer); resolve(); }

@@ -121,7 +121,12 @@ export function createDiscordAdapter(o: DiscordAdapterOptions): DiscordAdapter {
     // DM channels are not cached before their first message: without this partial, DMs are dropped.
     partials: [Partials.Channel],
     makeCache: Options.cacheWithLimits({ ...Options.DefaultMakeCacheSettings, MessageManager: 0 }),
-    rest: { ...(o.apiUrl ? { api: o.apiUrl.replace(/\/+$/, '') } : {}), retries: o.restRetries ?? 3, timeout: 15_000 },
+    rest: {
+      ...(o.apiUrl ? { api: o.apiUrl.replace(/\/+$/, '') } : {}), retries: o.restRetries ?? 3, timeout: 15_000,
+      // Node's own fetch, not discord.js's bundled undici: when another SDK (Slack's) loaded a newer undici first,
+      // its global dispatcher cannot send the older undici's FormData, and every message with a file failed.
+      makeRequest: (url, init) => fetch(url, init as RequestInit) as never,
+    },
     ws: {
       buildIdentifyThrottler: async (manager) => {
         const info = await manager.fetchGatewayInformation();
@@ -168,7 +173,9 @@ export class DiscordAdapter implements ChatAdapter {
 
   /** Rejects unless the gateway session is live (for /readyz). */
   async ready(): Promise<void> {
-    if (!this.client.isReady() || this.client.ws.status !== Status.Ready) throw new Error('discord gateway not connected');
+    // Per shard: the client-wide status stays Ready while a shard reconnects or resumes.
+    const shards = [...this.client.ws.shards.values()];
+    if (!this.client.isReady() || shards.length === 0 || shards.some((s) => s.status !== Status.Ready)) throw new Error('discord gateway not connected');
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@
  * → trigger scan → detectors emit candidate spans → overlapping candidates merge into
  * one span named by the highest priority → placeholders numbered by distinct value.
  */
-import type { Detector, ScanContext } from './detector.ts';
+import { PRIORITY, type Detector, type ScanContext } from './detector.ts';
 import { DETECTORS } from './detectors/index.ts';
 import { normalize, toOriginal } from './normalize.ts';
 import { buildTriggerIndex, scanTriggers } from './trigger-index.ts';
@@ -13,6 +13,8 @@ export interface Span {
   start: number;
   end: number;
   kind: string;
+  /** Priority of the detector that named the span; vendor tokens (≥ PRIORITY.token) need no propagation. */
+  priority?: number;
 }
 
 interface Candidate extends Span {
@@ -80,11 +82,11 @@ function merge(cands: Candidate[]): Span[] {
       if (better(c, best)) best = c;
       continue;
     }
-    out.push({ start: cur.start, end: cur.end, kind: best.kind });
+    out.push({ start: cur.start, end: cur.end, kind: best.kind, priority: best.priority });
     cur = { ...c };
     best = c;
   }
-  out.push({ start: cur.start, end: cur.end, kind: best.kind });
+  out.push({ start: cur.start, end: cur.end, kind: best.kind, priority: best.priority });
   return out;
 }
 
@@ -97,10 +99,46 @@ const PROPAGATE_MAX_VALUES = 64;
  * not chased: replacing every "root" in a message would wreck it. Bounded to 64 distinct
  * values so a message stuffed with keys stays linear.
  */
+/**
+ * Every occurrence of any of `values` (each ≥ 2 chars), in one pass: values are bucketed
+ * by their first two chars, like the trigger index, instead of one indexOf per value.
+ */
+const FIRSTS = new Uint8Array(65536);
+
+function occurrences(text: string, values: readonly string[]): [number, string][] {
+  const byBigram = new Map<number, string[]>();
+  const out: [number, string][] = [];
+  for (const v of values) {
+    const key = (v.charCodeAt(0) << 16) | v.charCodeAt(1);
+    const list = byBigram.get(key);
+    if (list) list.push(v);
+    else byBigram.set(key, [v]);
+  }
+  FIRSTS.fill(0);
+  for (const v of values) FIRSTS[v.charCodeAt(0)] = 1;
+  const n = text.length;
+  for (let i = 0; i < n - 1; i++) {
+    const a = text.charCodeAt(i);
+    if (FIRSTS[a] === 0) continue;
+    const list = byBigram.get((a << 16) | text.charCodeAt(i + 1));
+    if (list === undefined) continue;
+    for (const v of list) {
+      if (text.startsWith(v, i)) {
+        out.push([i, v]);
+        i += v.length - 1;
+        break;
+      }
+    }
+  }
+  return out;
+}
+
 function propagate(text: string, spans: Span[]): Span[] {
   const values = new Map<string, string>();
   for (const s of spans) {
     if (values.size >= PROPAGATE_MAX_VALUES) break;
+    // A vendor token is recognised wherever it stands; only context-found values need chasing.
+    if ((s.priority ?? 0) >= PRIORITY.token) continue;
     const v = text.slice(s.start, s.end);
     if (v.length >= PROPAGATE_MIN_LENGTH && !values.has(v)) values.set(v, s.kind);
   }
@@ -108,15 +146,13 @@ function propagate(text: string, spans: Span[]): Span[] {
   const taken = Int32Array.from(spans.flatMap((s) => [s.start, s.end]));
   const guarded = placeholderSpans(text);
   const extra: Candidate[] = [];
-  for (const [v, kind] of values) {
-    for (let i = text.indexOf(v); i !== -1; i = text.indexOf(v, i + v.length)) {
-      const end = i + v.length;
-      if (overlapsAny(taken, i, end) || (guarded.length > 0 && overlapsAny(guarded, i, end))) continue;
-      extra.push({ start: i, end, kind, priority: 0 });
-    }
+  for (const [start, v] of occurrences(text, [...values.keys()])) {
+    const end = start + v.length;
+    if (overlapsAny(taken, start, end) || (guarded.length > 0 && overlapsAny(guarded, start, end))) continue;
+    extra.push({ start, end, kind: values.get(v) as string, priority: 0 });
   }
   if (extra.length === 0) return spans;
-  return merge([...spans.map((s) => ({ ...s, priority: 1 })), ...extra]);
+  return merge([...spans.map((s) => ({ ...s, priority: s.priority ?? 1 })), ...extra]);
 }
 
 /** Detected spans in offsets of `input` itself (invisible chars mapped back), sorted and disjoint. */

@@ -28,7 +28,7 @@ export function buildTriggerIndex(detectors: readonly Detector[]): TriggerIndex 
   const byKey = new Map<string, { text: string; cs: boolean; ids: number[] }>();
   detectors.forEach((d, id) => {
     for (const t of d.triggers) {
-      if (t.length < 2 || /[^\x00-\x7f]/.test(t)) throw new Error(`bad trigger ${JSON.stringify(t)} in ${d.id}`);
+      if (t.length < 2 || [...t].some((ch) => ch.charCodeAt(0) > 0x7f)) throw new Error(`bad trigger ${JSON.stringify(t)} in ${d.id}`);
       const key = d.caseSensitive ? `cs:${t}` : `ci:${t.toLowerCase()}`;
       const e = byKey.get(key) ?? { text: t, cs: d.caseSensitive, ids: [] };
       if (!e.ids.includes(id)) e.ids.push(id);

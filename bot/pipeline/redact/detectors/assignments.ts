@@ -68,7 +68,7 @@ function parseValue(text: string, at: number): Value | null {
 type KeywordClass = 'password' | 'secret' | 'token' | 'api_key' | 'private_key' | 'credential';
 
 export function keywordClass(kw: string): KeywordClass {
-  const k = kw.toLowerCase().replace(/[_\-]/g, '');
+  const k = kw.toLowerCase().replace(/[_-]/g, '');
   if (k.startsWith('pass') || k === 'pwd') return 'password';
   if (k === 'secret') return 'secret';
   if (k === 'token' || k === 'auth') return 'token';
@@ -134,7 +134,7 @@ export function acceptLiteral(cls: KeywordClass, kw: string, v: string, quoted: 
   if (!quoted && isCodeReference(v)) return false;
   const k = kw.toLowerCase();
   if (k === 'key' || k === 'auth') return looksRandom(v, 16) || (isUuid(v) && k === 'auth');
-  if (/^[A-Za-z_\-]+$/.test(v) && /password|passwd|secret|token/i.test(v)) return false;
+  if (/^[A-Za-z_-]+$/.test(v) && /password|passwd|secret|token/i.test(v)) return false;
   if (cls === 'api_key' && v.length < 8) return false;
   return true;
 }
@@ -184,7 +184,8 @@ function scanAssignment(ctx: ScanContext, at: number): void {
     return;
   }
   ctx.memo.set('assignment:skip', value.end);
-  let { start, end } = value;
+  const start = value.start;
+  let end = value.end;
   if (!value.quoted) {
     while (end > start && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 58)) end--;
     const v0 = text.slice(start, end);

@@ -9,7 +9,7 @@ import { foldCase } from '../fold-case.ts';
 import { isPlaceholderValue } from '../values.ts';
 import { acceptLiteral, keywordClass, suffixAllowed } from './assignments.ts';
 
-const FLAG = foldCase(/(?<![\w-])--(?:[a-z0-9]+-){0,4}(?<kw>password|passwd|pass|pwd|token|secret|api-key|apikey|access-key|secret-key|client-secret|auth-token|key)(?<suffix>[a-z0-9-]{0,20})(?:=|[ \t]+)(?:"(?<s1>[^"\r\n]{1,512})"|'(?<s2>[^'\r\n]{1,512})'|(?<s3>[^\s"'\-][^\s"']{0,511}))/iyd);
+const FLAG = foldCase(/(?<![\w-])--(?:[a-z0-9]+-){0,4}(?<kw>password|passwd|pass|pwd|token|secret|api-key|apikey|access-key|secret-key|client-secret|auth-token|key)(?<suffix>[a-z0-9-]{0,20})(?:=|[ \t]+)(?:"(?<s1>[^"\r\n]{1,512})"|'(?<s2>[^'\r\n]{1,512})'|(?<s3>[^\s"'-][^\s"']{0,511}))/iyd);
 
 function isWordOrDash(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 45;

@@ -84,7 +84,7 @@ export const httpDetectors: readonly Detector[] = [
     id: 'url_password',
     kinds: [...new Set(URL_KIND.map(([, k]) => k)), 'url_password'],
     triggers: ['://'],
-    re: /(?<=(?<![A-Za-z0-9+.\-])(?<scheme>[A-Za-z][A-Za-z0-9+.\-]{0,24})):\/\/[^\s:/?#@"'<>[\]]{0,128}:(?<s>[^\s/?#"'<>]{1,256})@(?<h>[A-Za-z0-9.\-_%]{1,255}|\[[0-9a-fA-F:.]{2,64}\])(?=[:/?#\s"'<>),;\]}]|$)/,
+    re: /(?<=(?<![A-Za-z0-9+.-])(?<scheme>[A-Za-z][A-Za-z0-9+.-]{0,24})):\/\/[^\s:/?#@"'<>[\]]{0,128}:(?<s>[^\s/?#"'<>]{1,256})@(?<h>[A-Za-z0-9.\-_%]{1,255}|\[[0-9a-fA-F:.]{2,64}\])(?=[:/?#\s"'<>),;\]}]|$)/,
     priority: PRIORITY.url,
     tail: (m) => (m.groups?.['h'] ?? '').length + 1,
     accept: (v) => !isPlaceholderValue(v) && !/^\d{1,5}$/.test(v),

@@ -110,7 +110,7 @@ export const keyDetectors: readonly Detector[] = [
     kinds: ['jwt'],
     triggers: ['eyJ'],
     caseSensitive: true,
-    re: /(?<![A-Za-z0-9_\-.])eyJ[A-Za-z0-9_\-]{2,4096}\.eyJ[A-Za-z0-9_\-]{2,8192}\.(?<sig>[A-Za-z0-9_\-]{16,2048})(?![A-Za-z0-9_\-])/,
+    re: /(?<![A-Za-z0-9_\-.])eyJ[A-Za-z0-9_-]{2,4096}\.eyJ[A-Za-z0-9_-]{2,8192}\.(?<sig>[A-Za-z0-9_-]{16,2048})(?![A-Za-z0-9_-])/,
     priority: PRIORITY.structured,
     accept: (v, m) => !looksFakeToken(m.groups?.['sig'] ?? v),
   }),

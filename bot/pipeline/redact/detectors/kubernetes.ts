@@ -77,7 +77,7 @@ function ownerIsSecret(ctx: ScanContext, at: number, indent: number, json: boole
 }
 
 const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
-const YAML_ENTRY = /([ \t]+)(?:[A-Za-z0-9._\-]+|"[^"\n]{1,253}"|'[^'\n]{1,253}'):[ \t]*(?<v>[^\r\n]*)/yd;
+const YAML_ENTRY = /([ \t]+)(?:[A-Za-z0-9._-]+|"[^"\n]{1,253}"|'[^'\n]{1,253}'):[ \t]*(?<v>[^\r\n]*)/yd;
 
 /** A `key: |` block: every following line indented deeper than the key belongs to the value. Returns where parsing resumes. */
 function emitBlockScalar(ctx: ScanContext, from: number, keyIndent: number): number {

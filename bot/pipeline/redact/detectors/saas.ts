@@ -24,7 +24,7 @@ export const saasDetectors: readonly Detector[] = [
     id: 'datadog',
     kinds: ['datadog_api_key', 'datadog_app_key'],
     triggers: ['datadog', 'dd_api', 'dd-api', 'dd_app', 'dd-app', 'dd_application', 'dd-application'],
-    lead: /(?:datadog[\w\- ]{0,30}?(?:api|app|application)[_\- ]?key|dd[_\-](?:api|app|application)[_\-]?key)/i,
+    lead: /(?:datadog[\w\- ]{0,30}?(?:api|app|application)[_\- ]?key|dd[_-](?:api|app|application)[_-]?key)/i,
     window: 40,
     maxValue: 41,
     value: /(?<![A-Za-z0-9])(?<s>[a-f0-9]{40}|[a-f0-9]{32})(?![A-Za-z0-9])/,
