@@ -26,6 +26,8 @@ import { SlackSender } from '../fakes/slack-signer.ts';
 import { cleanupTenant } from '../fixtures/images.ts';
 import { startPrivatePostgres, startPrivateRedis, type PrivatePostgres, type PrivateRedis } from '../fixtures/private-services.ts';
 
+export const CHANNEL_FOR_TEST = 'C0FAULT';
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
@@ -50,6 +52,8 @@ export interface FaultOptions {
   /** In-process workers (default true); false: start child processes with spawnWorker(). */
   workers?: boolean;
   dockerHost?: string;
+  /** Chat requests per user per minute (default high enough never to trigger). */
+  rateLimitUser?: number;
 }
 
 export async function startFault(o: FaultOptions = {}) {
@@ -65,7 +69,7 @@ export async function startFault(o: FaultOptions = {}) {
   const api = o.slack ? await new FakeSlackApi({ botUserId: 'UHOIST', botId: 'BHOIST', teamId: team }).start() : undefined;
   const config: Config = parseConfig({
     DATABASE_URL: pg.url, REDIS_URL: redis.url, LOG_LEVEL: 'silent', DOCKER_HOST: o.dockerHost,
-    HOIST_RATE_LIMIT_USER: '1000', HOIST_RATE_LIMIT_TENANT: '10000',
+    HOIST_RATE_LIMIT_USER: String(o.rateLimitUser ?? 1000), HOIST_RATE_LIMIT_TENANT: '10000',
     ...(api ? { SLACK_BOT_TOKEN: 'xoxb-fault', SLACK_SIGNING_SECRET: signingSecret, SLACK_API_URL: api.apiUrl } : {}),
   }, 'cli');
   const logger = createLogger({ level: (process.env.DBG_LOG as 'silent') ?? 'silent' });

@@ -57,5 +57,7 @@ describe('last-N retention', () => {
     await h.decide('alice', 'approve', back);
     const m = await h.chat.waitFor(new RegExp(`✅ web is running on :(\\d+) .*dep-${back.slice(4)}`), 60_000);
     expect(await (await fetch(`http://127.0.0.1:${m[1]}/`)).text()).toBe('v3\n');
+    // The rollback runs deployment 3's image: it counts as kept, so it is not pruned.
+    expect(await builtImages()).toEqual([deps[2], deps[3]].sort());
   });
 });

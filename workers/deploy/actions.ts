@@ -190,7 +190,9 @@ export async function refreshRoute(d: Pick<ProcessorDeps, 'store' | 'deploys' | 
 async function pruneBuilt(d: Deps, tenantId: string, app: string): Promise<void> {
   const keepN = d.keepDeployments ?? DEFAULT_KEEP;
   const all = await d.deploys.deployments(tenantId, app, 200);
-  const keep = new Set(all.filter((x) => x.status === 'succeeded' || x.status === 'running').slice(0, keepN).map((x) => x.id));
+  const kept = all.filter((x) => x.status === 'succeeded' || x.status === 'running').slice(0, keepN);
+  // A rollback deployment runs the image an earlier deployment built (tagged with that one's id).
+  const keep = new Set(kept.flatMap((x) => [x.id, /:(dep-[A-Za-z0-9_.-]+)$/.exec(x.image)?.[1] ?? x.id]));
   try {
     await d.builder!.prune(tenantId, app, keep);
   } catch (e) {

@@ -211,9 +211,12 @@ export class DockerDeployer implements Deployer {
 
   private async rollout(spec: DeploySpec, progress: ProgressFn, hooks: DeployHooks): Promise<DeployResult> {
     validateSpec(spec);
-    const hasHealthcheck = await ensureImage(this.docker, spec.image, progress, this.s.pullTimeoutMs, spec.pull ?? true);
-    const networkId = await this.ensureNetwork(spec.tenantId);
-    const existing = await this.listOwned(spec.tenantId, { app: spec.app, deployment: spec.deploymentId });
+    // Independent engine calls, so they go together (each is a round trip on the approve-to-healthy path).
+    const [hasHealthcheck, networkId, existing] = await Promise.all([
+      ensureImage(this.docker, spec.image, progress, this.s.pullTimeoutMs, spec.pull ?? true),
+      this.ensureNetwork(spec.tenantId),
+      this.listOwned(spec.tenantId, { app: spec.app, deployment: spec.deploymentId }),
+    ]);
     let switched = false;
     try {
       const targets: HealthTarget[] = [];

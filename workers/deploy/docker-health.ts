@@ -24,7 +24,10 @@ export type HealthOutcome =
   | { ok: true; target: HealthTarget; info: Dockerode.ContainerInspectInfo; hostPort?: number }
   | { ok: false; target: HealthTarget; reason: string; cancelled?: boolean };
 
+// Most replicas pass within the first second: poll fast then, and back off afterwards.
+const POLL_FAST_MS = 50;
 const POLL_MS = 250;
+const FAST_FOR_MS = 2000;
 const STAY_RUNNING_MS = 1000;
 // docker-proxy accepts on the host port even when nothing listens inside and then hangs up
 // within milliseconds, so a connection only counts once it has survived this long.
@@ -102,6 +105,7 @@ export async function waitHealthy(
   opts: { deadline: number; probeHost: string; timeoutMs: number; cancelled: () => boolean },
 ): Promise<HealthOutcome> {
   let waitingFor = 'the container to start';
+  const began = Date.now();
   for (;;) {
     if (opts.cancelled()) return { ok: false, target: t, reason: 'cancelled', cancelled: true };
     const info = await t.container.inspect();
@@ -146,6 +150,6 @@ export async function waitHealthy(
       const reason = `replica ${t.replica} timed out after ${secs}s waiting for ${waitingFor}`;
       return { ok: false, target: t, reason };
     }
-    await sleep(POLL_MS);
+    await sleep(Date.now() - began < FAST_FOR_MS ? POLL_FAST_MS : POLL_MS);
   }
 }

@@ -75,7 +75,7 @@ export function isPathLike(v: string): boolean {
 }
 
 const DOTTED_IDENT = /^[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*){1,5}$/;
-/** `config.password`, `process.env.TOKEN`: code references, not literals. */
+/** `config.password`, `settings.db.token`: code references, not literals. */
 export function isCodeReference(v: string): boolean {
   return DOTTED_IDENT.test(v) && !/\d/.test(v);
 }

@@ -1,0 +1,37 @@
+# Hoist (bot or workers: the command picks the process). Runs TypeScript through tsx, as
+# `npm start` does, so there is no build step to drift from the sources.
+#
+#   docker build -t hoist .
+#   docker run --read-only --tmpfs /tmp -v hoist-data:/data --env-file .env hoist bot
+#
+# Non-root (uid 1000, the image's `node` user), and read-only-root-filesystem friendly:
+# everything Hoist writes goes to $HOIST_DATA_DIR (/data, a volume) and tsx's compile cache
+# to /tmp (a tmpfs). Not built in CI: this machine cannot pull base images.
+FROM node:20-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    HOIST_DATA_DIR=/data \
+    PORT=3000 \
+    NODE_OPTIONS=--enable-source-maps
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY bin ./bin
+COPY bot ./bot
+COPY workers ./workers
+COPY db ./db
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME ["/data"]
+EXPOSE 3000
+# /healthz is liveness; orchestrators should route by /readyz (PostgreSQL, Redis, Docker, chat).
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# SIGTERM → graceful shutdown (HOIST_SHUTDOWN_GRACE_MS, default 25 s): give the container
+# a stop timeout above it (compose: stop_grace_period: 30s).
+ENTRYPOINT ["node", "bin/hoist.mjs"]
+CMD ["bot"]
