@@ -4,4 +4,4 @@ import { register } from 'tsx/esm/api';
 
 register();
 const { main } = await import('../bot/cli.ts');
-process.exitCode = await main(process.argv);
+process.exitCode = await main(process.argv, process.env);

@@ -24,12 +24,14 @@ async function loadDotEnv(): Promise<void> {
   }
 }
 
-function config(mode: Mode): Config {
-  return parseConfig(process.env, mode);
+type Env = Record<string, string | undefined>;
+
+function config(mode: Mode, env: Env): Config {
+  return parseConfig(env, mode);
 }
 
-async function runStart(mode: 'start' | 'console' | 'bot' | 'workers', user: string): Promise<void> {
-  const cfg = config(mode);
+async function runStart(mode: 'start' | 'console' | 'bot' | 'workers', user: string, env: Env): Promise<void> {
+  const cfg = config(mode, env);
   const consoleMode = mode === 'console' || (mode === 'start' && !cfg.SLACK_BOT_TOKEN && !cfg.DISCORD_TOKEN);
   const logger = createLogger({
     level: cfg.LOG_LEVEL,
@@ -94,7 +96,8 @@ async function runStart(mode: 'start' | 'console' | 'bot' | 'workers', user: str
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** `env` is the process environment as bin/hoist.mjs passes it; a .env file is loaded into it first. */
+export async function main(argv: string[], env: Env): Promise<number> {
   await loadDotEnv();
   let code = 0;
   const program = new Command()
@@ -105,13 +108,13 @@ export async function main(argv: string[]): Promise<number> {
   const defaultUser = (() => { try { return userInfo().username || 'me'; } catch { return 'me'; } })();
 
   program.command('start').description('bot + workers in one process (console when no chat tokens are set)')
-    .action(async () => runStart('start', defaultUser));
+    .action(async () => runStart('start', defaultUser, env));
   program.command('console').description('chat with Hoist in the terminal').option('--user <name>', 'who you are', defaultUser)
-    .action(async (o: { user: string }) => runStart('console', o.user));
-  program.command('bot').description('the bot process alone').action(async () => runStart('bot', defaultUser));
-  program.command('workers').description('the workers process alone').action(async () => runStart('workers', defaultUser));
+    .action(async (o: { user: string }) => runStart('console', o.user, env));
+  program.command('bot').description('the bot process alone').action(async () => runStart('bot', defaultUser, env));
+  program.command('workers').description('the workers process alone').action(async () => runStart('workers', defaultUser, env));
   program.command('proxy').description("the apps' stable endpoints alone (production, beside `hoist bot` and `hoist workers`)").action(async () => {
-    const cfg = config('cli');
+    const cfg = config('cli', env);
     if (!cfg.DATABASE_URL) throw new HoistError('config_invalid', 'hoist proxy needs DATABASE_URL (the workers tell it of route changes through PostgreSQL).');
     const logger = createLogger({ level: cfg.LOG_LEVEL, base: { proc: 'proxy' } });
     const dbh = await openDb(cfg);
@@ -123,14 +126,14 @@ export async function main(argv: string[]): Promise<number> {
     logger.flush();
   });
   program.command('migrate').description('apply database migrations').action(async () => {
-    const dbh = await openDb(config('cli'));
+    const dbh = await openDb(config('cli', env));
     process.stdout.write(`migrations applied on ${dbh.label}\n`);
     await dbh.close();
   });
   program.command('redact').description('stdin → stdout with secrets replaced').option('--jsonl', 'read {"text":…} lines, write text and findings')
     .action(async (o: { jsonl?: boolean }) => { code = await runRedactCli({ jsonl: Boolean(o.jsonl) }, process.stdin, process.stdout); });
   program.command('explain').description('how Hoist reads a message').option('--jsonl', 'read {"text":…} lines').argument('[message...]')
-    .action(async (words: string[], o: { jsonl?: boolean }) => { code = await explain(words.join(' '), Boolean(o.jsonl)); });
+    .action(async (words: string[], o: { jsonl?: boolean }) => { code = await explain(words.join(' '), Boolean(o.jsonl), env); });
   const slack = program.command('slack').description('Slack setup');
   slack.command('manifest').description('print the Slack app manifest (YAML)')
     .option('--socket', 'Socket Mode (no public URL needed)').option('--url <base>', 'public base URL of the bot (HTTP mode)')
@@ -142,7 +145,7 @@ export async function main(argv: string[]): Promise<number> {
   discord.command('register-commands').description('register the /hoist slash command (global, or one guild for development)')
     .option('--guild <id>', 'register in this guild only (appears at once)')
     .action(async (o: { guild?: string }) => {
-      const cfg = config('cli');
+      const cfg = config('cli', env);
       const { registerCommands } = await import('./cli-discord.ts');
       process.stdout.write(await registerCommands({ token: cfg.DISCORD_TOKEN, appId: cfg.DISCORD_APP_ID, apiUrl: cfg.DISCORD_API_URL, guild: o.guild }));
     });
@@ -150,7 +153,7 @@ export async function main(argv: string[]): Promise<number> {
   tenant.command('llm').description("a tenant's LLM: on/off, model, its own API key (read from stdin, sealed)").argument('<tenantId>')
     .option('--on').option('--off').option('--model <model>').option('--key-stdin', 'read the API key from stdin').option('--clear-key')
     .action(async (tenantId: string, f: { on?: boolean; off?: boolean; model?: string; keyStdin?: boolean; clearKey?: boolean }) => {
-      const cfg = config('cli');
+      const cfg = config('cli', env);
       const dbh = await openDb(cfg);
       try {
         const [{ LlmRepo }, { Sealer }, { runTenantLlm }, { existingKeyring }] = await Promise.all([
@@ -165,7 +168,7 @@ export async function main(argv: string[]): Promise<number> {
   const audit = program.command('audit').description('audit log tools');
   audit.command('verify').description('recompute the hash chain, checkpoints and signed heads').option('--tenant <id>')
     .action(async (o: { tenant?: string }) => {
-      const cfg = config('cli');
+      const cfg = config('cli', env);
       const dbh = await openDb(cfg);
       try {
         // With the master key (env or data dir) the signed heads and checkpoints are checked too.
@@ -183,7 +186,7 @@ export async function main(argv: string[]): Promise<number> {
       }
     });
   const { registerAdminCommands } = await import('../workers/maintenance/admin-cli.ts');
-  registerAdminCommands(program, (c) => { code = c; }, () => config('cli'));
+  registerAdminCommands(program, (c) => { code = c; }, () => config('cli', env));
 
   try {
     await program.parseAsync(argv);
@@ -195,16 +198,16 @@ export async function main(argv: string[]): Promise<number> {
       return e.code === 'config_invalid' || e.code === 'service_unavailable' ? 2 : 1;
     }
     process.stderr.write(`hoist: ${e instanceof Error ? e.message : String(e)}\n`);
-    if (process.env.HOIST_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
+    if (env.HOIST_DEBUG && e instanceof Error) process.stderr.write(`${e.stack}\n`);
     return 1;
   }
   return code;
 }
 
 /** With ANTHROPIC_API_KEY set, explain asks the LLM too (no tenant: nothing recorded, no apps known). */
-async function explainParser(): Promise<IntentParser | undefined> {
-  if (!process.env.ANTHROPIC_API_KEY) return undefined;
-  const cfg = config('cli');
+async function explainParser(env: Env): Promise<IntentParser | undefined> {
+  const cfg = config('cli', env);
+  if (!cfg.ANTHROPIC_API_KEY) return undefined;
   const [{ default: Anthropic }, { createLlmParser, DEFAULT_TIMEOUT_MS }, { randomBytes }] = await Promise.all([
     import('@anthropic-ai/sdk'), import('./llm/index.ts'), import('node:crypto')]);
   return createLlmParser({
@@ -221,8 +224,8 @@ async function explainOne(text: string, llm?: IntentParser) {
   return { redacted: red.text, parser, intent };
 }
 
-async function explain(message: string, jsonl: boolean): Promise<number> {
-  const llm = await explainParser();
+async function explain(message: string, jsonl: boolean, env: Env): Promise<number> {
+  const llm = await explainParser(env);
   if (!jsonl) {
     if (!message.trim()) throw new HoistError('invalid_request', 'give a message: hoist explain "deploy web image nginx:1"');
     const r = await explainOne(message, llm);

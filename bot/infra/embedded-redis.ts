@@ -23,6 +23,8 @@ export function redisServerInstalled(): boolean {
   return spawnSync('redis-server', ['--version'], { stdio: 'ignore' }).status === 0;
 }
 
+const ignoreProbeError = (): void => undefined;
+
 export async function startEmbeddedRedis(): Promise<{ url: string; stop(): Promise<void> }> {
   if (!redisServerInstalled()) throw new HoistError('service_unavailable', REDIS_MISSING);
   const port = await freePort();
@@ -34,6 +36,8 @@ export async function startEmbeddedRedis(): Promise<{ url: string; stop(): Promi
   const { Redis } = await import('ioredis');
   for (let i = 0; i < 100; i++) {
     const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    // The failed connect() rejects below and is retried; the 'error' event repeats that same failure.
+    r.on('error', ignoreProbeError);
     try {
       await r.connect();
       await r.ping();

@@ -64,6 +64,8 @@ export async function openDb(config: Config): Promise<DbHandle> {
 
 async function checkRedis(url: string): Promise<void> {
   const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 3000 });
+  // connect() rejects with the failure we report below; the duplicate 'error' event is not news.
+  r.on('error', () => undefined);
   try {
     await r.connect();
     await r.ping();
