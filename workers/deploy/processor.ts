@@ -98,7 +98,9 @@ export function createActionProcessor(d: ProcessorDeps) {
           log.warn({ err: e.code, attempt: job.attemptsMade + 1 }, 'action.retry');
           throw e;
         }
-        if (DEPLOYING.has(action.kind)) {
+        // A deployment the endpoint already switched to is serving: its row (and host ports) stay.
+        const serving = action.app && (await d.store.getApp(tenantId, action.app))?.currentDeploymentId === deploymentIdFor(actionId);
+        if (DEPLOYING.has(action.kind) && !serving) {
           await d.store.finishDeployment(deploymentIdFor(actionId), 'failed', { error: d.redact(userMessageFor(e)) }, d.clock.now());
         }
         await finish(d, action, 'failed', d.redact(userMessageFor(e)));

@@ -1,0 +1,253 @@
+/**
+ * Issue-9 benchmarks (printed figures, no timed assertions), against PRIVATE PostgreSQL and
+ * Redis started for the run (test/fixtures/private-services.ts) and the shared Docker engine
+ * (only for the worker's readiness; nothing is deployed):
+ *   1. ack latency through the real Slack HTTP receiver at 100 signed requests/s, free text
+ *      so the LLM (a fake Messages API answering after 2 s) is called for every request,
+ *      beside a bare Bolt app with an empty handler in the same run;
+ *   2. pipeline overhead, message → card posted, 50 concurrent conversations (the fake LLM
+ *      answers at 0 ms; deploy requests are read by the grammar, so it is not called);
+ *   3. read-only `status` end to end through the queue (action row + outbox + job + worker
+ *      + result event + reply) vs raw BullMQ add + no-op process on the same Redis;
+ *   4. scale: 1,000 tenants, 10,000 apps, 1,000,000 audit events (valid hash chains, inserted
+ *      in batches): `status`-path queries p99 and `hoist audit verify` time;
+ *   5. RSS of the bot + workers process idle and right after (2).
+ *
+ *   npx tsx bench/hoist.ts            (HOIST_BENCH_AUDIT_EVENTS=100000 for a quicker run)
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import { parseConfig } from '../bot/config.ts';
+import type { ChatAdapter, ConversationRef, MessageRef, Outbound } from '../bot/core/types.ts';
+import { createLogger } from '../bot/infra/logger.ts';
+import type { Services } from '../bot/infra/services.ts';
+import { startBot } from '../bot/main.ts';
+import { canonical, digestOf, eventHashV2, GENESIS, verifyAudit } from '../db/audit.ts';
+import { createDb } from '../db/client.ts';
+import { Store } from '../db/repo.ts';
+import { startWorkers } from '../workers/main.ts';
+import { startFakeAnthropic } from '../test/fakes/anthropic-api.ts';
+import { FakeSlackApi } from '../test/fakes/slack-api.ts';
+import { SlackSender } from '../test/fakes/slack-signer.ts';
+import { startPrivatePostgres, startPrivateRedis } from '../test/fixtures/private-services.ts';
+
+const pct = (xs: number[], p: number) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN; };
+const f = (n: number) => (Number.isFinite(n) ? n.toFixed(1) : 'n/a');
+const rss = () => Math.round(process.memoryUsage().rss / 1024 / 1024);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+void canonical;
+
+/** Records the time each post lands (card or result), by thread. */
+class TimingAdapter implements ChatAdapter {
+  readonly platform = 'console' as const;
+  readonly posts = new Map<string, { t: number; kind: string; text: string }[]>();
+  private n = 0;
+  onPost?: (thread: string, kind: string, text: string) => void;
+  async post(conv: ConversationRef, msg: Outbound): Promise<MessageRef> {
+    const th = conv.threadId ?? '';
+    const text = msg.kind === 'text' ? msg.text : msg.kind;
+    const l = this.posts.get(th) ?? [];
+    l.push({ t: performance.now(), kind: msg.kind, text });
+    this.posts.set(th, l);
+    this.onPost?.(th, msg.kind, text);
+    return { id: String(++this.n) };
+  }
+  async update(): Promise<void> {}
+  async notify(): Promise<void> {}
+}
+
+export interface HoistBench {
+  ack: { hoistP50: number; hoistP99: number; bareP50: number; bareP99: number; requests: number; non200: number };
+  pipeline: { p50: number; p99: number; conversations: number; messages: number };
+  status: { hoistPerS: number; rawPerS: number; n: number };
+  scale: { tenants: number; apps: number; auditEvents: number; statusP99: number; statusP50: number; verifyS: number; insertS: number };
+  rss: { idleMb: number; underLoadMb: number };
+}
+
+export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<HoistBench> {
+  const [pg, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
+  const anthropic = await startFakeAnthropic({ apiKey: 'sk-bench' });
+  anthropic.fallback = { kind: 'tool', input: { action: 'unknown', reason: 'bench' }, delayMs: 2000 };
+  const team = 'TBENCH';
+  const api = await new FakeSlackApi({ botUserId: 'UHOIST', botId: 'BHOIST', teamId: team }).start();
+  const secret = randomBytes(16).toString('hex');
+  const dbh = await createDb({ url: pg.url, max: 20 });
+  await dbh.migrate();
+  const services: Services = { dbh, redisUrl: redis.url, masterKey: randomBytes(32), close: async () => undefined };
+  const config = parseConfig({
+    DATABASE_URL: pg.url, REDIS_URL: redis.url, SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: secret, SLACK_API_URL: api.apiUrl,
+    ANTHROPIC_API_KEY: 'sk-bench', ANTHROPIC_BASE_URL: anthropic.url, HOIST_RATE_LIMIT_USER: '1000000', HOIST_RATE_LIMIT_TENANT: '1000000',
+    HOIST_WORKER_CONCURRENCY: '8',
+  }, 'cli');
+  const logger = createLogger({ level: 'silent' });
+  const chat = new TimingAdapter();
+  const bot = await startBot({
+    config, services, logger, prefix: 'bench', adapters: { console: chat }, http: { port: 0, host: '127.0.0.1' },
+    slack: { botId: 'BHOIST', botUserId: 'UHOIST', retryConfig: { retries: 0 } },
+    llm: { limits: { tenantRequestsPerMinute: 1e9, userRequestsPerMinute: 1e9, tenantTokensPerDay: 1e12, userTokensPerDay: 1e12 } },
+  });
+  const workers = await startWorkers({ config, services, logger, prefix: 'bench', reconcile: false, retention: false });
+  await sleep(1000);
+  const idleMb = rss();
+  const out = {} as HoistBench;
+  try {
+    // ── 1. ack latency ──
+    const sender = new SlackSender(`${bot.http!.url}/slack/events`, secret, team);
+    const bare = new HTTPReceiver({ signingSecret: secret, endpoints: ['/slack/events'], logLevel: LogLevel.ERROR });
+    const bareApp = new App({ receiver: bare, token: 'xoxb-bare', botId: 'BHOIST', botUserId: 'UHOIST', logLevel: LogLevel.ERROR, clientOptions: { slackApiUrl: `${api.apiUrl}/` } });
+    bareApp.event('app_mention', async () => undefined);
+    const bareServer = createServer((req, res) => bare.requestListener(req, res));
+    await new Promise<void>((r) => bareServer.listen(0, '127.0.0.1', r));
+    const bareSender = new SlackSender(`http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/slack/events`, secret, team);
+    const load = async (s: SlackSender, seconds: number, rate: number) => {
+      const ms: number[] = [];
+      let non200 = 0;
+      const pending: Promise<void>[] = [];
+      const t0 = performance.now();
+      for (let i = 0; i < seconds * rate; i++) {
+        const due = t0 + (i * 1000) / rate;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+        pending.push(s.mention(`U${i % 50}`, 'C0BENCH', `<@UHOIST> could you maybe ship the thing number ${i} sometime`).send()
+          .then((r) => { ms.push(r.ms); if (r.status !== 200) non200++; }));
+      }
+      await Promise.all(pending);
+      return { ms, non200 };
+    };
+    await load(bareSender, 1, 50);
+    const bareRun = await load(bareSender, 10, 100);
+    const hoistRun = await load(sender, 10, 100);
+    out.ack = { hoistP50: pct(hoistRun.ms, 50), hoistP99: pct(hoistRun.ms, 99), bareP50: pct(bareRun.ms, 50), bareP99: pct(bareRun.ms, 99), requests: hoistRun.ms.length, non200: hoistRun.non200 };
+    await bot.slack?.drain();
+    await new Promise<void>((r) => bareServer.close(() => r()));
+    console.log(`1. ack latency @100 req/s, LLM 2 s: Hoist p50 ${f(out.ack.hoistP50)} ms p99 ${f(out.ack.hoistP99)} ms (${out.ack.non200} non-200 of ${out.ack.requests}); bare Bolt p50 ${f(out.ack.bareP50)} ms p99 ${f(out.ack.bareP99)} ms`);
+
+    // ── 2. pipeline overhead, message → card ──
+    anthropic.fallback = { kind: 'tool', input: { action: 'unknown', reason: 'bench' } };
+    const tenantId = 'console:bench';
+    const convs = 50;
+    const perConv = 20;
+    const lat: number[] = [];
+    let seq = 0;
+    await Promise.all(Array.from({ length: convs }, async (_, c) => {
+      for (let i = 0; i < perConv; i++) {
+        const thread = `p${c}-${i}`;
+        const t0 = performance.now();
+        await bot.pipeline.handleMessage({
+          platform: 'console', eventId: `pe${++seq}`, tenantId, userId: `console:u${c}`, text: `deploy app${c} image hoist-demo/httpd:1 port 8080`,
+          conversation: { platform: 'console', tenantId, channelId: 'bench', threadId: thread }, receivedAt: new Date(),
+        });
+        const card = chat.posts.get(thread)?.find((p) => p.kind === 'card');
+        if (card) lat.push(card.t - t0);
+      }
+    }));
+    out.pipeline = { p50: pct(lat, 50), p99: pct(lat, 99), conversations: convs, messages: lat.length };
+    const underLoadMb = rss();
+    console.log(`2. pipeline message → card, ${convs} concurrent conversations: p50 ${f(out.pipeline.p50)} ms p99 ${f(out.pipeline.p99)} ms (${lat.length} cards)`);
+
+    // ── 3. status throughput ──
+    const n = 500;
+    let done = 0;
+    let allDone: () => void = () => undefined;
+    const finished = new Promise<void>((r) => { allDone = r; });
+    chat.onPost = (th, _k, text) => { if (th.startsWith('s-') && /^[✅❌]/.test(text) && ++done === n) allDone(); };
+    const ts0 = performance.now();
+    await Promise.all(Array.from({ length: 50 }, async (_, c) => {
+      for (let i = c; i < n; i += 50) {
+        await bot.pipeline.handleMessage({
+          platform: 'console', eventId: `se${i}`, tenantId, userId: `console:s${c}`, text: 'status',
+          conversation: { platform: 'console', tenantId, channelId: 'bench', threadId: `s-${i}` }, receivedAt: new Date(),
+        });
+      }
+    }));
+    await Promise.race([finished, sleep(120_000)]);
+    const hoistS = (performance.now() - ts0) / 1000;
+    const rawConn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const rawQ = new Queue('rawbench', { connection: rawConn, prefix: 'raw' });
+    let rawDone = 0;
+    let rawAll: () => void = () => undefined;
+    const rawFinished = new Promise<void>((r) => { rawAll = r; });
+    const rawW = new Worker('rawbench', async () => undefined, { connection: new Redis(redis.url, { maxRetriesPerRequest: null }), prefix: 'raw', concurrency: 8 });
+    rawW.on('completed', () => { if (++rawDone === n) rawAll(); });
+    await rawW.waitUntilReady();
+    const tr0 = performance.now();
+    await Promise.all(Array.from({ length: 50 }, async (_, c) => { for (let i = c; i < n; i += 50) await rawQ.add('j', { i }, { jobId: `r${i}` }); }));
+    await rawFinished;
+    const rawS = (performance.now() - tr0) / 1000;
+    await rawW.close();
+    await rawQ.close();
+    rawConn.disconnect();
+    out.status = { hoistPerS: (done / hoistS), rawPerS: n / rawS, n };
+    console.log(`3. status end to end: Hoist ${f(out.status.hoistPerS)}/s (${done}/${n} answered) vs raw BullMQ add+process ${f(out.status.rawPerS)}/s → ${f((100 * out.status.hoistPerS) / out.status.rawPerS)}%`);
+
+    // ── 4. scale ──
+    const events = opts.auditEvents ?? Number(process.env.HOIST_BENCH_AUDIT_EVENTS ?? 1_000_000);
+    const sqlc = postgres(pg.url, { max: 4, onnotice: () => undefined });
+    const ti0 = performance.now();
+    await sqlc`insert into tenants (id, platform) select 'slack:TS' || g, 'slack' from generate_series(1, 1000) g`;
+    await sqlc`insert into apps (tenant_id, name, image, port) select 'slack:TS' || (1 + (g % 1000)), 'app' || g, 'hoist-demo/httpd:1', 8080 from generate_series(1, 10000) g`;
+    await sqlc`insert into deployments (id, tenant_id, app, action_id, kind, image, replicas, status, created_at)
+      select 'dep-s' || g || '-' || k, 'slack:TS' || (1 + (g % 1000)), 'app' || g, 'act-s' || g || '-' || k, 'deploy', 'hoist-demo/httpd:1', 1, 'succeeded', now() - (k || ' hours')::interval
+      from generate_series(1, 10000) g, generate_series(1, 3) k`;
+    // Valid chains: 1,000 events per tenant, hashed here exactly as appendAudit does.
+    const perTenant = Math.max(1, Math.floor(events / 1000));
+    const base = Date.now() - 86_400_000;
+    let batch: Record<string, unknown>[] = [];
+    const flush = async () => { if (batch.length) await sqlc`insert into audit_events ${sqlc(batch as never)}`; batch = []; };
+    for (let t = 1; t <= 1000; t++) {
+      let prev = GENESIS;
+      const tid = `slack:TS${t}`;
+      for (let s = 1; s <= perTenant; s++) {
+        const data = { platform: 'slack', n: s };
+        const row = { tenantId: tid, seq: s, type: 'message.received', actionId: null, actorRef: `p${s % 17}`, dataDigest: digestOf(data), createdAt: new Date(base + s * 1000) };
+        const hash = eventHashV2(prev, row);
+        batch.push({ tenant_id: tid, seq: s, type: row.type, action_id: null, actor: null, actor_ref: row.actorRef, data, data_digest: row.dataDigest, created_at: row.createdAt, prev_hash: prev, hash });
+        prev = hash;
+        if (batch.length >= 5000) await flush();
+      }
+    }
+    await flush();
+    await sqlc`analyze`;
+    const insertS = (performance.now() - ti0) / 1000;
+    // The status path: the tenant's apps, each app's recent deployments and actions.
+    const store = new Store(dbh.db);
+    const q: number[] = [];
+    for (let i = 0; i < 500; i++) {
+      const t = `slack:TS${1 + Math.floor(Math.random() * 1000)}`;
+      const t0 = performance.now();
+      const apps = await store.listApps(t);
+      await Promise.all(apps.map((a) => store.deploymentsOf(t, a.name, 5)));
+      await store.recentActions(t, apps[0]?.name ?? 'x', 5);
+      q.push(performance.now() - t0);
+    }
+    const tv0 = performance.now();
+    const v = await verifyAudit(dbh.db);
+    const verifyS = (performance.now() - tv0) / 1000;
+    if (!v.ok) throw new Error(`generated audit chain did not verify: ${JSON.stringify(v.firstBad)}`);
+    await sqlc.end();
+    out.scale = { tenants: 1000, apps: 10000, auditEvents: perTenant * 1000, statusP50: pct(q, 50), statusP99: pct(q, 99), verifyS, insertS };
+    console.log(`4. scale (1,000 tenants, 10,000 apps, ${(perTenant * 1000).toLocaleString('en')} audit events, generated in ${f(insertS)} s): status queries p50 ${f(out.scale.statusP50)} ms p99 ${f(out.scale.statusP99)} ms; audit verify ${f(verifyS)} s (${v.events.toLocaleString('en')} events OK)`);
+    out.rss = { idleMb, underLoadMb };
+    console.log(`5. RSS of bot + workers in one process: idle ${idleMb} MB, after benchmark 2 ${underLoadMb} MB`);
+  } finally {
+    await bot.slack?.drain();
+    await bot.close();
+    await workers.close(2000);
+    await dbh.close();
+    await api.close();
+    await anthropic.close();
+    await Promise.all([pg.destroy(), redis.stop()]);
+  }
+  return out;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  await benchHoist();
+  process.exit(0);
+}
