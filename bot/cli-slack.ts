@@ -12,7 +12,8 @@ const SCOPES: Array<[string, string]> = [
   ['commands', 'the /hoist slash command'],
   ['im:history', 'messages in DMs with Hoist'],
   ['im:read', 'DMs with Hoist'],
-  ['im:write', 'answering in DMs'],
+  ['im:write', 'answering in DMs; opening the DM a privacy export is sent to'],
+  ['files:write', 'privacy export: the JSON file sent to the asker in a DM'],
   ['channels:history', 'replies in threads Hoist started (public channels)'],
   ['groups:history', 'replies in threads Hoist started (private channels)'],
 ];

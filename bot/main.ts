@@ -12,6 +12,7 @@ import { Keyring, Sealer } from '../db/crypto.ts';
 import { createPrivacyService } from '../db/privacy/service.ts';
 import { LlmRepo } from '../db/llm-repo.ts';
 import { Store } from '../db/repo.ts';
+import { createDb } from '../db/client.ts';
 import { QUEUES, type ResultEvent, type Role } from '../workers/contract/index.ts';
 import { ConsoleAdapter } from './adapters/console/console-adapter.ts';
 import { createSlackAdapter, type SlackAdapterOptions, type ThreadMemory } from './adapters/slack/slack-adapter.ts';
@@ -22,6 +23,7 @@ import type { AuditLog } from './core/ports.ts';
 import { systemClock, type ChatAdapter, type Clock, type Logger, type Platform } from './core/types.ts';
 import { hoistMetrics, startHttpServer } from './infra/http-server.ts';
 import { createActionQueue, createWorker, redisConnection } from './infra/queue.ts';
+import { createRedisForget } from './infra/redis-forget.ts';
 import { createRateLimiter, refusalText, type RateLimitConfig } from './infra/rate-limit.ts';
 import { createLlmParser, DEFAULT_TIMEOUT_MS, type LlmOverrides } from './llm/index.ts';
 import type { Services } from './infra/services.ts';
@@ -71,18 +73,27 @@ export async function startBot(o: BotOptions) {
   // Set on shutdown (drain): Slack requests are answered 503 so Slack retries them on another instance.
   let draining = false;
   let dbDownUntil = 0;
+  let dbUpUntil = 0;
+  // Its own connection: a pool busy with the pipeline's queries must not look like a down database.
+  const gateDb = o.services.dbh.kind === 'postgres' && o.config.DATABASE_URL ? await createDb({ url: o.config.DATABASE_URL, max: 1 }) : undefined;
+  const gatePing = () => (gateDb ?? o.services.dbh).ping();
   const admit = async (): Promise<string | undefined> => {
     if (draining) return 'shutting down';
     if (Date.now() < dbDownUntil) return 'database unavailable';
+    // One ping per 250 ms at most: under load a ping per request would queue behind the
+    // pipeline's own queries in the pool and slow every ack. The cost: a request in the
+    // 250 ms after PostgreSQL died can be acked and then fail (logged, answered in the thread).
+    if (Date.now() < dbUpUntil) return undefined;
     // A down PostgreSQL must not be acked: the event could not be claimed or handled. After a
     // restart each pooled connection fails once before it reconnects, so a failure is retried.
     for (let attempt = 0; attempt < 3; attempt++) {
       let timer: NodeJS.Timeout | undefined;
       try {
-        await Promise.race([o.services.dbh.ping(), new Promise((_, rej) => { timer = setTimeout(() => rej(new Error('timeout')), 1_000); })]);
+        await Promise.race([gatePing(), new Promise((_, rej) => { timer = setTimeout(() => rej(new Error('timeout')), 500); })]);
+        dbUpUntil = Date.now() + 250;
         return undefined;
-      } catch {
-        // next attempt
+      } catch (e) {
+        if (e instanceof Error && e.message === 'timeout') break; // unreachable or hung: answer now, Slack retries
       } finally {
         clearTimeout(timer);
       }
@@ -144,7 +155,10 @@ export async function startBot(o: BotOptions) {
   });
   const pipeline = new Pipeline({
     store, audit, queue, clock, logger: o.logger, adapters, sealer, llm,
-    privacy: createPrivacyService({ db: o.services.dbh.db, sealer, clock, exportDir: join(resolve(o.config.HOIST_DATA_DIR), 'exports') }),
+    privacy: createPrivacyService({
+      db: o.services.dbh.db, sealer, clock, exportDir: join(resolve(o.config.HOIST_DATA_DIR), 'exports'),
+      forgetRedis: createRedisForget({ redisUrl: o.services.redisUrl, prefix: o.prefix }),
+    }),
     // Console users are local and trusted: the person at the terminal is an admin.
     defaultRole: (_tenant, user): Role | undefined => (user.startsWith('console:') || admins.has(user) ? 'admin' : undefined),
     onEnqueued: (id) => inflight.add(id),
@@ -229,6 +243,7 @@ export async function startBot(o: BotOptions) {
       await http?.close();
       redis?.disconnect();
       limiterRedis.disconnect();
+      await gateDb?.close();
       await llm.settle();
       llmRedis.disconnect();
       await resultsWorker.close();

@@ -22,6 +22,11 @@ export interface PrivacyServiceDeps {
   clock: { now(): Date };
   /** Directory for exports written locally (console): HOIST_DATA_DIR/exports. */
   exportDir: string;
+  /**
+   * forget-me beyond PostgreSQL: replaces the user's raw id in Redis (job data, Hoist keys)
+   * with the pseudonym; returns how many keys changed (bot/infra/redis-forget.ts).
+   */
+  forgetRedis?: (tenantId: string, userId: string, pseudonym: string) => Promise<number>;
 }
 
 export const exportFilename = (tenantId: string, now: Date) =>
@@ -99,8 +104,18 @@ export function createPrivacyService(d: PrivacyServiceDeps): PrivacyPort {
     async forgetMe(tenantId, userId) {
       const r = await forgetUser(d.db, d.sealer, tenantId, userId, d.clock.now());
       const rows = Object.values(r.rows).reduce((a, b) => a + b, 0);
+      let queue = '';
+      if (d.forgetRedis) {
+        try {
+          const keys = await d.forgetRedis(tenantId, userId, r.pseudonym);
+          queue = ` In the job queue, ${keys} entr${keys === 1 ? 'y' : 'ies'} now carry the pseudonym instead.`;
+        } catch {
+          // The database part is done and re-running is harmless: say so rather than fail the whole request.
+          queue = ' The job queue (Redis) could not be cleaned just now: say "privacy forget me" again in a minute to finish.';
+        }
+      }
       return `Done: your id is now the pseudonym ${r.pseudonym} in ${r.auditActors} audit events and ${rows} other records; `
-        + `${r.auditErased} audit entries that mentioned you had their content erased. The audit chain still verifies.`;
+        + `${r.auditErased} audit entries that mentioned you had their content erased. The audit chain still verifies.${queue}`;
     },
   };
 }

@@ -147,7 +147,7 @@ describe('hoist slack manifest', () => {
   it('HTTP: request URLs on /slack/events, the scopes, events and /hoist', () => {
     const y = slackManifest({ socket: false, url: 'https://hoist.example.com/' });
     expect(y).toContain('request_url: "https://hoist.example.com/slack/events"');
-    for (const s of ['app_mentions:read', 'chat:write', 'commands', 'im:history', 'channels:history']) expect(y).toContain(`- ${s}`);
+    for (const s of ['app_mentions:read', 'chat:write', 'commands', 'im:history', 'im:write', 'files:write', 'channels:history']) expect(y).toContain(`- ${s}`);
     for (const e of ['app_mention', 'message.im', 'message.channels']) expect(y).toContain(`- ${e}`);
     expect(y).toContain('command: /hoist');
     expect(y).toContain('socket_mode_enabled: false');

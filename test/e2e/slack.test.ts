@@ -5,6 +5,7 @@
  */
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TenantExport } from '../../db/privacy/export.ts';
 import { buttonsOf, textOf, type SlackCall } from '../fakes/slack-api.ts';
 import { BOT_USER, CHANNEL, startSlackHarness, type SlackHarness } from '../fakes/slack-harness.ts';
 import { demoImage } from '../fixtures/images.ts';
@@ -271,6 +272,30 @@ describe('Slack over HTTP', () => {
     expect(tampered.body).toMatch(/no longer valid/);
     // The process is still healthy.
     expect((await fetch(`${h.bot.http!.url}/healthz`)).status).toBe(200);
+  });
+
+  it('privacy export (admin) arrives as a JSON file in a DM, through the upload URL flow; the channel gets a note only', async () => {
+    const since = h.api.calls.length;
+    await h.sender.mention('UADMIN', CHANNEL, `<@${BOT_USER}> privacy export`).send();
+    const note = await h.api.waitFor(() => h.api.of('chat.postMessage').find((c) => h.api.calls.indexOf(c) >= since && /I sent you the export/.test(textOf(c))), 'the export note', 60_000);
+    expect(note.body.channel).toBe(CHANNEL);
+    const calls = h.api.calls.slice(since).filter((c) => c.status === 200).map((c) => c.method);
+    // Slack's upload flow, in order: the DM is opened, an upload URL asked for, the bytes posted, the upload completed in the DM.
+    const flow = ['conversations.open', 'files.getUploadURLExternal', 'upload', 'files.completeUploadExternal'];
+    expect(calls.filter((m) => flow.includes(m))).toEqual(flow);
+    expect(h.api.of('conversations.open').at(-1)!.body.users).toBe('UADMIN');
+    const [file] = h.api.files().filter((f) => f.channel === 'DUADMIN');
+    expect(file).toBeDefined();
+    expect(file!.filename).toMatch(/\.json$/);
+    expect(textOf(note)).toContain(file!.filename);
+    expect(file!.length).toBe(Buffer.byteLength(file!.content!, 'utf8'));
+    const doc = JSON.parse(file!.content!) as TenantExport;
+    expect(doc.tenantId).toBe(h.tenantId);
+    expect(doc.tables.roles!.map((r) => r.user_id)).toEqual(expect.arrayContaining(['slack:UDEV', 'slack:UAPP', 'slack:UVIEW']));
+    expect(doc.tables.audit_events!.some((e) => e.type === 'privacy.export')).toBe(true);
+    // The file went to the DM only: no channel message or upload carries its contents.
+    expect(h.api.files().filter((f) => f.channel !== 'DUADMIN')).toEqual([]);
+    expect(h.api.of('chat.postMessage').some((c) => h.api.calls.indexOf(c) >= since && textOf(c).includes('"audit_events"'))).toBe(false);
   });
 
   it('serves /healthz, /readyz and /metrics', async () => {

@@ -4,6 +4,9 @@
  * posts). Every call is recorded with its raw body, so tests can assert what Slack saw and
  * that a secret never reached it. `rateLimitOnce(method, s)` answers the next call of a
  * method with 429 + Retry-After; `apps.connections.open` returns `socketUrl` when set.
+ * Files follow Slack's upload flow: files.getUploadURLExternal hands out `/upload/<id>`, the
+ * bytes are POSTed there, files.completeUploadExternal shares them in `channel_id`
+ * (`files` lists what was completed). conversations.open answers DM channel `D<user>`.
  */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,8 +21,20 @@ export interface SlackCall {
   response?: Record<string, unknown>;
 }
 
+export interface SlackFile {
+  id: string;
+  filename: string;
+  length: number;
+  /** The bytes POSTed to the upload URL, as UTF-8. */
+  content?: string;
+  /** Set by files.completeUploadExternal. */
+  channel?: string;
+  comment?: string;
+}
+
 export class FakeSlackApi {
   readonly calls: SlackCall[] = [];
+  readonly uploads = new Map<string, SlackFile>();
   socketUrl?: string;
   private server!: Server;
   private seq = 0;
@@ -54,6 +69,11 @@ export class FakeSlackApi {
     return `${1_700_000_000 + ++this.seq}.${String(this.seq).padStart(6, '0')}`;
   }
 
+  /** Files shared in a channel (upload completed). */
+  files(): SlackFile[] {
+    return [...this.uploads.values()].filter((f) => f.channel);
+  }
+
   of(method: string): SlackCall[] {
     return this.calls.filter((c) => c.method === method && c.status === 200);
   }
@@ -80,8 +100,11 @@ export class FakeSlackApi {
     for await (const c of req) chunks.push(c as Buffer);
     const raw = Buffer.concat(chunks).toString('utf8');
     const path = new URL(req.url ?? '/', this.url).pathname;
-    const method = path.startsWith('/response/') ? 'response_url' : path.replace(/^\/api\//, '');
-    const body = parseBody(raw, String(req.headers['content-type'] ?? ''));
+    const method = path.startsWith('/response/') ? 'response_url' : path.startsWith('/upload/') ? 'upload' : path.replace(/^\/api\//, '');
+    const type = String(req.headers['content-type'] ?? '');
+    const body = method === 'upload'
+      ? { file_id: path.slice('/upload/'.length), content: await uploadedBytes(Buffer.concat(chunks), type) }
+      : parseBody(raw, type);
     const limit = this.limited.get(method);
     const call: SlackCall = { method, body, raw, auth: req.headers.authorization, status: limit !== undefined ? 429 : 200 };
     this.calls.push(call);
@@ -106,9 +129,36 @@ export class FakeSlackApi {
       case 'views.open': return { ok: true, view: { id: `V${this.seq++}` } };
       case 'apps.connections.open': return this.socketUrl ? { ok: true, url: this.socketUrl } : { ok: false, error: 'no_socket' };
       case 'response_url': return { ok: true };
+      case 'conversations.open': return b.users ? { ok: true, channel: { id: `D${String(b.users)}` } } : { ok: false, error: 'users_not_found' };
+      case 'files.getUploadURLExternal': {
+        const id = `F${++this.seq}`;
+        this.uploads.set(id, { id, filename: String(b.filename), length: Number(b.length) });
+        return { ok: true, upload_url: `${this.url}/upload/${id}`, file_id: id };
+      }
+      case 'upload': {
+        const f = this.uploads.get(String(b.file_id));
+        if (!f) return { ok: false, error: 'unknown_upload' };
+        f.content = String(b.content);
+        return { ok: true };
+      }
+      case 'files.completeUploadExternal': {
+        const files = (typeof b.files === 'string' ? JSON.parse(b.files) : b.files) as Array<{ id: string; title?: string }>;
+        const done = files.map((x) => this.uploads.get(x.id)).filter((f): f is SlackFile => f !== undefined && f.content !== undefined);
+        if (done.length !== files.length) return { ok: false, error: 'file_not_found' };
+        for (const f of done) Object.assign(f, { channel: String(b.channel_id), ...(b.initial_comment ? { comment: String(b.initial_comment) } : {}) });
+        return { ok: true, files: done.map((f) => ({ id: f.id, title: f.filename })) };
+      }
       default: return { ok: false, error: 'unknown_method' };
     }
   }
+}
+
+/** What an upload URL received: the raw body, or the file part of a multipart/form-data body (as the Web API client sends it). */
+async function uploadedBytes(raw: Buffer, type: string): Promise<string> {
+  if (!type.includes('multipart/form-data')) return raw.toString('utf8');
+  const form = await new Response(new Uint8Array(raw), { headers: { 'content-type': type } }).formData();
+  for (const v of form.values()) if (typeof v !== 'string') return Buffer.from(await v.arrayBuffer()).toString('utf8');
+  return '';
 }
 
 function parseBody(raw: string, type: string): Record<string, unknown> {

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import Dockerode from 'dockerode';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../bot/config.ts';
@@ -23,6 +24,7 @@ import { verifyAudit } from '../../db/audit.ts';
 import { Keyring, Sealer } from '../../db/crypto.ts';
 import { tenantRowCounts } from '../../db/privacy/erase.ts';
 import type { TenantExport } from '../../db/privacy/export.ts';
+import { QUEUES, type ResultEvent } from '../../workers/contract/index.ts';
 import { startWorkers } from '../../workers/main.ts';
 import { deleteTenant } from '../../workers/maintenance/tenant-delete.ts';
 import { RecordingAdapter } from '../fakes/recording-adapter.ts';
@@ -194,21 +196,46 @@ describe('privacy end to end (real PostgreSQL, Redis, Docker)', () => {
     expect(doc.tables.audit_events!.find((e) => e.type === 'admin.export')?.data).toEqual({ reason: 'support ticket 42' });
   });
 
-  it('privacy forget me: no raw id of the user left anywhere, roles and actions pseudonymized, the chain verifies', async () => {
-    const user = `zq${randomBytes(4).toString('hex')}`; // a distinctive id to grep for
+  it('privacy forget me: no raw id of the user left anywhere (PostgreSQL and Redis), roles and actions pseudonymized, the chain verifies', async () => {
+    const user = `zq${randomBytes(4).toString('hex')}7`; // a distinctive id to grep for (with a digit, like platform ids)
     await bot.store.setRole(A, `console:${user}`, 'deployer', 'console:alice');
     const id = await propose(A, user, 'restart web', plain);
     await approve(A, 'alice', id);
     await plain.waitFor(new RegExp(`✅ .*restarted`));
     await say(A, 'alice', `grant @${user} approver`);
-    await say(A, user, 'privacy forget me');
-    const m = await plain.waitFor(/your id is now the pseudonym (pn:[0-9a-f]{32})/);
-    const dump = await pgDump();
-    expect(dump.includes(user)).toBe(false);
-    expect(dump).toContain(m[1]!);
-    expect(await bot.store.getRole(A, m[1]!)).toBe('approver');
-    expect((await bot.store.getAction(id))?.requestedBy).toBe(m[1]);
-    expect(await verifyAudit(fx.dbh.db, A, sealer)).toMatchObject({ ok: true, unchecked: 0 });
+    // What Redis can hold of a user: a pending result job whose text names them (full id and a
+    // bare mention), that job's log, a Hoist key named after them, a Hoist value with a TTL.
+    const redis = new Redis(TEST_REDIS_URL);
+    const results = new Queue<ResultEvent>(QUEUES.results, { connection: redis, prefix });
+    try {
+      const pending = await results.add('result', { actionId: id, tenantId: A, kind: 'progress', status: 'running', text: `waiting for <@${user}> (console:${user})`, seq: 99 }, { delay: 3_600_000 });
+      await pending.log(`asked by console:${user}`);
+      await redis.set(`${prefix}:seen:console:${user}`, '1');
+      await redis.set(`${prefix}:cache:${A}`, JSON.stringify({ lastUser: `console:${user}` }), 'EX', 600);
+      expect((await redisDump()).includes(user)).toBe(true);
+
+      await say(A, user, 'privacy forget me');
+      const m = await plain.waitFor(/your id is now the pseudonym (pn:[0-9a-f]{32})[^\n]*In the job queue, (\d+) entries now carry the pseudonym/);
+      const dump = await pgDump();
+      expect(dump.includes(user)).toBe(false);
+      expect(dump).toContain(m[1]!);
+      expect(await bot.store.getRole(A, m[1]!)).toBe('approver');
+      expect((await bot.store.getAction(id))?.requestedBy).toBe(m[1]);
+      expect(await verifyAudit(fx.dbh.db, A, sealer)).toMatchObject({ ok: true, unchecked: 0 });
+
+      // Redis under this run's prefix: zero hits for the raw id; the pending job survives with the pseudonym.
+      expect(Number(m[2])).toBeGreaterThanOrEqual(4);
+      expect((await redisDump()).includes(user)).toBe(false);
+      const after = await results.getJob(pending.id!);
+      expect(after?.data.text).toBe(`waiting for <@${m[1]}> (${m[1]})`);
+      expect(await redis.exists(`${prefix}:seen:console:${user}`)).toBe(0);
+      expect(JSON.parse((await redis.get(`${prefix}:cache:${A}`))!)).toEqual({ lastUser: m[1] });
+      expect(await redis.pttl(`${prefix}:cache:${A}`)).toBeGreaterThan(0);
+      await after?.remove();
+    } finally {
+      await results.close();
+      redis.disconnect();
+    }
   });
 
   it('tenant delete: zero rows, containers, networks, Redis keys and data keys; a receipt; re-running is a no-op', async () => {

@@ -6,7 +6,7 @@
  * stuffed with leads still costs one pass per rule.
  */
 import type { Detector, ScanContext } from './detector.ts';
-import { secretSpan } from './detector.ts';
+import { secretGroupNames, secretSpan } from './detector.ts';
 import { foldCase } from './fold-case.ts';
 
 export interface ContextRuleSpec {
@@ -38,6 +38,7 @@ export function contextRule(spec: ContextRuleSpec): Detector {
   const value = foldCase(spec.value, 'gd');
   const sameLine = spec.sameLine ?? true;
   const key = `context:${spec.id}`;
+  let names: readonly string[] | undefined;
 
   function search(ctx: ScanContext, region: Pending): void {
     const text = ctx.text;
@@ -47,7 +48,8 @@ export function contextRule(spec: ContextRuleSpec): Detector {
     for (let m = value.exec(chunk); m !== null; m = value.exec(chunk)) {
       if (m.index + sliceStart >= region.end) break;
       if (m[0].length === 0) value.lastIndex++;
-      const span = secretSpan(m);
+      names ??= secretGroupNames(m);
+      const span = secretSpan(m, names);
       if (span === null || span[1] <= span[0]) continue;
       const v = chunk.slice(span[0], span[1]);
       if (spec.accept !== undefined && !spec.accept(v, m)) continue;

@@ -53,27 +53,43 @@ export interface RegexRuleSpec {
   tail?: (m: RegExpExecArray) => number;
 }
 
-function firstSecretGroup(m: RegExpExecArray): string | undefined {
+/** Names of the secret groups (`s`, `s1`, `s2`…) of a match, in `groups` key order; the same for every match of one regex. */
+export function secretGroupNames(m: RegExpExecArray): readonly string[] {
+  return m.groups === undefined ? [] : Object.keys(m.groups).filter((name) => /^s\d*$/.test(name));
+}
+
+function firstSecretGroup(m: RegExpExecArray, names: readonly string[]): string | undefined {
   const g = m.groups;
   if (g === undefined) return undefined;
-  for (const name in g) if (/^s\d*$/.test(name) && g[name] !== undefined) return g[name];
+  for (const name of names) if (g[name] !== undefined) return g[name];
   return undefined;
 }
 
 type Indices = Record<string, [number, number] | undefined>;
 
-export function secretSpan(m: RegExpExecArray): [number, number] | null {
+export function secretSpan(m: RegExpExecArray, names?: readonly string[]): [number, number] | null {
   const groups = (m.indices?.groups ?? undefined) as Indices | undefined;
   if (groups === undefined) return [m.index, m.index + m[0].length];
   let span: [number, number] | null = null;
   let hasSecretGroup = false;
-  for (const name in groups) {
-    if (name.charCodeAt(0) !== 115 /* s */ || !/^s\d*$/.test(name)) continue;
-    hasSecretGroup = true;
-    const r = groups[name];
-    if (r !== undefined) {
-      span = [r[0], r[1]];
-      break;
+  if (names !== undefined) {
+    hasSecretGroup = names.length > 0;
+    for (const name of names) {
+      const r = groups[name];
+      if (r !== undefined) {
+        span = [r[0], r[1]];
+        break;
+      }
+    }
+  } else {
+    for (const name in groups) {
+      if (name.charCodeAt(0) !== 115 /* s */ || !/^s\d*$/.test(name)) continue;
+      hasSecretGroup = true;
+      const r = groups[name];
+      if (r !== undefined) {
+        span = [r[0], r[1]];
+        break;
+      }
     }
   }
   if (!hasSecretGroup) span = [m.index, m.index + m[0].length];
@@ -90,6 +106,7 @@ export function regexRule(spec: RegexRuleSpec): Detector {
   const re = foldCase(spec.re, needsIndices ? 'yd' : 'y');
   const defaultKind = spec.kinds[0] as string;
   const skipKey = `skip:${spec.id}`;
+  let names: readonly string[] | undefined;
   return {
     id: spec.id,
     kinds: spec.kinds,
@@ -103,11 +120,12 @@ export function regexRule(spec: RegexRuleSpec): Detector {
       const m = re.exec(ctx.text);
       if (m === null) return;
       ctx.memo.set(skipKey, m.index + m[0].length);
+      names ??= secretGroupNames(m);
       let span: [number, number] | null;
       if (spec.tail !== undefined && !needsIndices) {
         const end = m.index + m[0].length - spec.tail(m);
-        span = [end - (firstSecretGroup(m) ?? '').length, end];
-      } else span = secretSpan(m);
+        span = [end - (firstSecretGroup(m, names) ?? '').length, end];
+      } else span = secretSpan(m, names);
       if (span === null || span[1] <= span[0]) return;
       const value = ctx.text.slice(span[0], span[1]);
       if (spec.accept !== undefined && !spec.accept(value, m, ctx.text)) return;

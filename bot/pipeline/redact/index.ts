@@ -44,10 +44,7 @@ function checkSize(input: string): void {
 export function redact(input: string): RedactionResult {
   checkSize(input);
   const { text, findings } = render(input, detect(input), true);
-  return {
-    text: text as RedactedText,
-    findings: findings.map((f) => ({ start: f.start, end: f.end, type: f.kind, value: f.value, placeholder: f.placeholder })),
-  };
+  return { text: text as RedactedText, findings };
 }
 
 const TRUNCATED = '…[truncated by redaction]';

@@ -11,3 +11,50 @@ export function keywordAt(text: string, at: number, lowerWordsLongestFirst: read
   }
   return null;
 }
+
+/**
+ * `keywordAt` bound to one list of lower-case ASCII words, longest first, compiled to a
+ * trie: one step per char of the longest match instead of one comparison per word. All
+ * words matching at a position are prefixes of one another, so the first in the list
+ * (the longest) is the deepest word node on the walk: the same answer as `keywordAt`.
+ */
+export function keywordMatcher(lowerWordsLongestFirst: readonly string[]): (text: string, at: number) => string | null {
+  const words = lowerWordsLongestFirst;
+  for (let i = 1; i < words.length; i++) {
+    if ((words[i] as string).length > (words[i - 1] as string).length) throw new Error('keywords must be longest first');
+  }
+  const child: number[] = new Array<number>(128).fill(0);
+  const word: number[] = [-1];
+  words.forEach((w, wi) => {
+    if (!/^[\x00-\x7f]+$/.test(w) || w !== w.toLowerCase()) throw new Error(`bad keyword ${w}`);
+    let node = 0;
+    for (let j = 0; j < w.length; j++) {
+      const slot = node * 128 + w.charCodeAt(j);
+      let next = child[slot] as number;
+      if (next === 0) {
+        next = word.length;
+        word.push(-1);
+        for (let k = 0; k < 128; k++) child.push(0);
+        child[slot] = next;
+      }
+      node = next;
+    }
+    if ((word[node] as number) === -1) word[node] = wi;
+  });
+  const children = Int32Array.from(child);
+  const wordAt = Int32Array.from(word);
+  return (text, at) => {
+    let node = 0;
+    let best = -1;
+    for (let i = at; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      const lc = c >= 65 && c <= 90 ? c | 0x20 : c;
+      if (lc >= 128) break;
+      node = children[node * 128 + lc] as number;
+      if (node === 0) break;
+      const w = wordAt[node] as number;
+      if (w !== -1) best = w;
+    }
+    return best === -1 ? null : (words[best] as string);
+  };
+}

@@ -87,6 +87,9 @@ function matchesAt(text: string, i: number, e: Entry): boolean {
   return true;
 }
 
+const NO_SKIP = new Int32Array(0);
+let lastAtScratch = new Int32Array(0);
+
 /**
  * Runs `detector.scan(ctx, position)` for each trigger occurrence, at most once per
  * detector and position. Returns early once `stop()` is true after a scan.
@@ -94,43 +97,81 @@ function matchesAt(text: string, i: number, e: Entry): boolean {
 export function scanTriggers(
   index: TriggerIndex,
   ctx: ScanContext,
-  stop: () => boolean,
+  stop: (() => boolean) | null,
   /** Sorted disjoint [start, end) pairs (existing placeholders) where no trigger may start. */
-  skip: Int32Array = new Int32Array(0),
+  skip: Int32Array = NO_SKIP,
 ): void {
   const text = ctx.text;
-  const detectors = index.detectors;
-  let nextSkip = skip.length > 0 ? (skip[0] as number) : Infinity;
-  let k = 0;
-  const { table, buckets, third } = index;
-  const lastAt = new Int32Array(index.detectors.length).fill(-1);
+  const { detectors, table, buckets, third } = index;
+  // Scans do not nest, so one scratch array serves every call.
+  if (lastAtScratch.length < detectors.length) lastAtScratch = new Int32Array(detectors.length);
+  const lastAt = lastAtScratch;
+  lastAt.fill(-1);
   const n = text.length;
-  let b = n > 0 ? text.charCodeAt(0) : 0;
-  for (let i = 0; i < n - 1; i++) {
-    if (i >= nextSkip) {
-      i = (skip[k + 1] as number) - 1;
-      k += 2;
-      nextSkip = k < skip.length ? (skip[k] as number) : Infinity;
+  const last = n - 1; // a trigger has at least two chars
+  let from = 0;
+  for (let k = 0; k <= skip.length; k += 2) {
+    const to = k < skip.length ? Math.min(skip[k] as number, last) : last;
+    let b = text.charCodeAt(from);
+    for (let i = from; i < to; i++) {
+      const a = b;
       b = text.charCodeAt(i + 1);
-      continue;
-    }
-    const a = b;
-    b = text.charCodeAt(i + 1);
-    if ((a | b) > 255) continue;
-    const slot = table[(a << 8) | b] as number;
-    if (slot === 0) continue;
-    const c = i + 2 < n ? text.charCodeAt(i + 2) : 0;
-    if (c > 255 || third[((slot - 1) << 8) | c] === 0) continue;
-    const bucket = buckets[slot - 1] as readonly Entry[];
-    for (let k = 0; k < bucket.length; k++) {
-      const e = bucket[k] as Entry;
-      if (!matchesAt(text, i, e)) continue;
-      for (const d of e.detectors) {
-        if (lastAt[d] === i) continue;
-        lastAt[d] = i;
-        (detectors[d] as Detector).scan(ctx, i);
-        if (stop()) return;
+      if ((a | b) > 255) continue;
+      const slot = table[(a << 8) | b] as number;
+      if (slot === 0) continue;
+      const c = i + 2 < n ? text.charCodeAt(i + 2) : 0;
+      if (c > 255 || third[((slot - 1) << 8) | c] === 0) continue;
+      const bucket = buckets[slot - 1] as readonly Entry[];
+      for (let e = 0; e < bucket.length; e++) {
+        const entry = bucket[e] as Entry;
+        if (!matchesAt(text, i, entry)) continue;
+        const ids = entry.detectors;
+        for (let j = 0; j < ids.length; j++) {
+          const d = ids[j] as number;
+          if (lastAt[d] === i) continue;
+          lastAt[d] = i;
+          (detectors[d] as Detector).scan(ctx, i);
+          if (stop !== null && stop()) return;
+        }
       }
     }
+    if (k < skip.length) from = skip[k + 1] as number;
   }
+}
+
+/**
+ * Whether any trigger starts in [from, to - 1) of `text` outside the `skip` spans. A
+ * superset test: a trigger running past `to` still counts.
+ */
+export function hasTrigger(index: TriggerIndex, text: string, from: number, to: number, skip: Int32Array): boolean {
+  const { table, buckets, third } = index;
+  const n = text.length;
+  const end = Math.min(to, n) - 1;
+  // First skip span ending after `from`, by binary search over the pairs.
+  let lo = 0;
+  let hi = skip.length >> 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((skip[mid * 2 + 1] as number) <= from) lo = mid + 1;
+    else hi = mid;
+  }
+  let k = lo * 2;
+  let i = from;
+  while (i < end) {
+    const segEnd = k < skip.length ? Math.min(skip[k] as number, end) : end;
+    for (; i < segEnd; i++) {
+      const a = text.charCodeAt(i);
+      const b = text.charCodeAt(i + 1);
+      if ((a | b) > 255) continue;
+      const slot = table[(a << 8) | b] as number;
+      if (slot === 0) continue;
+      const c = i + 2 < n ? text.charCodeAt(i + 2) : 0;
+      if (c > 255 || third[((slot - 1) << 8) | c] === 0) continue;
+      for (const entry of buckets[slot - 1] as readonly Entry[]) if (matchesAt(text, i, entry)) return true;
+    }
+    if (k >= skip.length) break;
+    i = Math.max(i, skip[k + 1] as number);
+    k += 2;
+  }
+  return false;
 }

@@ -5,7 +5,7 @@
  * literal (not `$VAR`, `config.password`, `getToken()`), and not a placeholder.
  */
 import { PRIORITY, type Detector, type ScanContext } from '../detector.ts';
-import { keywordAt } from '../keyword.ts';
+import { keywordMatcher } from '../keyword.ts';
 import {
   isCodeReference, isPathLike, isPlaceholderValue, isProseWord, isUuid, looksRandom,
 } from '../values.ts';
@@ -15,6 +15,7 @@ const KEYWORDS = [
   'private_key', 'private-key', 'credentials', 'access_key', 'access-key', 'passphrase', 'privatekey', 'credential',
   'accesskey', 'passwords', 'password', 'api_key', 'api-key', 'passwd', 'secret', 'apikey', 'token', 'pass', 'auth', 'pwd', 'key',
 ];
+const keywordAt = keywordMatcher(KEYWORDS);
 
 function isValueChar(c: number): boolean {
   // ASCII printable except space " ' ` , ; ( ) { } [ ] < > & |
@@ -31,24 +32,27 @@ interface Value {
   quoted: boolean;
 }
 
+/** Index of the closing quote `q` at or after `from` on the same line, or -1. */
+function closeOf(text: string, q: number, from: number, escapes: boolean): number {
+  const n = text.length;
+  for (let i = from; i < n && i - from <= MAX_QUOTED; i++) {
+    const d = text.charCodeAt(i);
+    if (d === 10 || d === 13) return -1;
+    if (escapes && d === 92) {
+      i++;
+      continue;
+    }
+    if (d === q) return i;
+  }
+  return -1;
+}
+
 /** Parses the value after a separator: "…" (with escapes), '…', \"…\", `…`, or a bare word. */
 function parseValue(text: string, at: number): Value | null {
   const n = text.length;
   const c = text.charCodeAt(at);
-  const closeOf = (q: number, from: number, escapes: boolean): number => {
-    for (let i = from; i < n && i - from <= MAX_QUOTED; i++) {
-      const d = text.charCodeAt(i);
-      if (d === 10 || d === 13) return -1;
-      if (escapes && d === 92) {
-        i++;
-        continue;
-      }
-      if (d === q) return i;
-    }
-    return -1;
-  };
   if (c === 34 || c === 39 || c === 96) {
-    const close = closeOf(c, at + 1, c === 34);
+    const close = closeOf(text, c, at + 1, c === 34);
     return close > at + 1 ? { start: at + 1, end: close, quoted: true } : null;
   }
   if (c === 92 && text.charCodeAt(at + 1) === 34) {
@@ -67,7 +71,18 @@ function parseValue(text: string, at: number): Value | null {
 
 type KeywordClass = 'password' | 'secret' | 'token' | 'api_key' | 'private_key' | 'credential';
 
+const classCache = new Map<string, KeywordClass>();
+
 export function keywordClass(kw: string): KeywordClass {
+  let cls = classCache.get(kw);
+  if (cls === undefined) {
+    cls = classify(kw);
+    if (classCache.size < 256) classCache.set(kw, cls);
+  }
+  return cls;
+}
+
+function classify(kw: string): KeywordClass {
   const k = kw.toLowerCase().replace(/[_-]/g, '');
   if (k.startsWith('pass') || k === 'pwd') return 'password';
   if (k === 'secret') return 'secret';
@@ -159,12 +174,14 @@ export function separatorFollows(text: string, at: number): boolean {
 function scanAssignment(ctx: ScanContext, at: number): void {
   const text = ctx.text;
   if (at < ((ctx.memo.get('assignment:skip') as number | undefined) ?? -1)) return;
-  const kw = keywordAt(text, at, KEYWORDS);
-  if (kw === null || !keywordBoundaryOk(text, at, text.slice(at, at + kw.length))) return;
+  const kw = keywordAt(text, at);
+  // STRONG is case-insensitive, so the lower-case keyword stands for the text.
+  if (kw === null || !keywordBoundaryOk(text, at, kw)) return;
   let i = at + kw.length;
   const suffixStart = i;
   while (i < text.length && i - suffixStart < 32 && isIdentChar(text.charCodeAt(i))) i++;
-  if (!suffixAllowed(kw, text.slice(suffixStart, i))) return;
+  const suffixEnd = i;
+  // Separator first: it rejects prose ("the token expired") with char tests alone.
   if (text.charCodeAt(i) === 92) i++;
   if (text.charCodeAt(i) === 34 || text.charCodeAt(i) === 39) i++;
   for (let k = 0; k < 4 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); k++) i++;
@@ -173,6 +190,7 @@ function scanAssignment(ctx: ScanContext, at: number): void {
   else if (c === 61 && text.charCodeAt(i + 1) === 62) i += 2; // =>
   else if (c === 58 || c === 61 || c === 0xff1a || c === 0xff1d) i += 1;
   else return;
+  if (!suffixAllowed(kw, text.slice(suffixStart, suffixEnd))) return;
   const after = text.charCodeAt(i);
   if (after === 61 || after === 62) return; // == or =>, a comparison
   for (let k = 0; k < 4 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); k++) i++;

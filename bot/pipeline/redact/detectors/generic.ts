@@ -8,12 +8,13 @@
 import { PRIORITY, type Detector, type ScanContext } from '../detector.ts';
 import { isHex, looksRandom } from '../values.ts';
 import { keywordBoundaryOk, separatorFollows } from './assignments.ts';
-import { keywordAt } from '../keyword.ts';
+import { keywordMatcher } from '../keyword.ts';
 
 const KIND = 'generic_high_entropy_secret';
 const WORDS_AFTER = 4;
 const MIN_LEN = 20;
 const KEYWORDS = ['credential', 'password', 'passwd', 'secret', 'token', 'auth', 'key', 'pwd'];
+const keywordAt = keywordMatcher(KEYWORDS);
 const CANDIDATE = /[A-Za-z0-9+/_\-.~]{20,512}={0,2}/g;
 
 function isCandidateChar(c: number): boolean {
@@ -50,7 +51,7 @@ function emitCandidates(ctx: ScanContext, start: number, end: number): void {
 function scanGeneric(ctx: ScanContext, at: number): void {
   const text = ctx.text;
   const n = text.length;
-  const kw = keywordAt(text, at, KEYWORDS);
+  const kw = keywordAt(text, at);
   if (kw === null) return;
   let i = at + kw.length;
   if (text.charCodeAt(i) === 115 || text.charCodeAt(i) === 83) i++;

@@ -52,22 +52,27 @@ function lowerBound(xs: readonly number[], v: number): number {
   return lo;
 }
 
+/** Whether no `---` document break lies between positions `p` and `at`. */
+function sameDoc(docBreaks: readonly number[], p: number, at: number): boolean {
+  const a = p < at ? p : at;
+  const b = p < at ? at : p;
+  const j = lowerBound(docBreaks, a + 1);
+  return j >= docBreaks.length || (docBreaks[j] as number) > b;
+}
+
+function fits(k: KindLine | undefined, at: number, want: number, json: boolean, docBreaks: readonly number[]): k is KindLine {
+  return k !== undefined && Math.abs(k.pos - at) <= 4000 && sameDoc(docBreaks, k.pos, at) && (json || k.indent === want);
+}
+
 function ownerIsSecret(ctx: ScanContext, at: number, indent: number, json: boolean): boolean {
   const { kinds, positions, docBreaks } = layout(ctx);
   if (kinds.length === 0) return false;
   const want = json ? -1 : indent;
   const i = lowerBound(positions, at);
-  const sameDoc = (p: number) => {
-    const [a, b] = p < at ? [p, at] : [at, p];
-    const j = lowerBound(docBreaks, a + 1);
-    return j >= docBreaks.length || (docBreaks[j] as number) > b;
-  };
-  const fits = (k: KindLine | undefined): k is KindLine =>
-    k !== undefined && Math.abs(k.pos - at) <= 4000 && sameDoc(k.pos) && (json || k.indent === want);
   let before: KindLine | undefined;
-  for (let j = i - 1; j >= 0 && j >= i - 8; j--) if (fits(kinds[j])) { before = kinds[j]; break; }
+  for (let j = i - 1; j >= 0 && j >= i - 8; j--) if (fits(kinds[j], at, want, json, docBreaks)) { before = kinds[j]; break; }
   let after: KindLine | undefined;
-  for (let j = i; j < kinds.length && j < i + 8; j++) if (fits(kinds[j])) { after = kinds[j]; break; }
+  for (let j = i; j < kinds.length && j < i + 8; j++) if (fits(kinds[j], at, want, json, docBreaks)) { after = kinds[j]; break; }
   if (json) return (after ?? before)?.secret ?? false;
   if (before !== undefined && after !== undefined) {
     const dash = `\n${' '.repeat(Math.max(0, indent - 2))}- `;
@@ -77,7 +82,10 @@ function ownerIsSecret(ctx: ScanContext, at: number, indent: number, json: boole
 }
 
 const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
-const YAML_ENTRY = /([ \t]+)(?:[A-Za-z0-9._-]+|"[^"\n]{1,253}"|'[^'\n]{1,253}'):[ \t]*(?<v>[^\r\n]*)/yd;
+// The value group ends the match, so its start is computed from lengths (no `d` flag).
+const YAML_ENTRY = /([ \t]+)(?:[A-Za-z0-9._-]+|"[^"\n]{1,253}"|'[^'\n]{1,253}'):[ \t]*(?<v>[^\r\n]*)/y;
+const BLOCK_INDICATOR = /^[|>][-+]?\d?$/;
+const QUOTED = /^["'].*["']$/;
 
 /** A `key: |` block: every following line indented deeper than the key belongs to the value. Returns where parsing resumes. */
 function emitBlockScalar(ctx: ScanContext, from: number, keyIndent: number): number {
@@ -103,25 +111,64 @@ function emitBlockScalar(ctx: ScanContext, from: number, keyIndent: number): num
   return resume;
 }
 
+const isBlank = (c: number): boolean => c === 32 || c === 9;
+
+/** Chars `String.prototype.trim` removes. */
+function isTrimSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 0xa0) return false;
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
+    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+function isBlankLine(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) if (!isTrimSpace(text.charCodeAt(i))) return false;
+  return true;
+}
+
+/**
+ * Indent of the key at `at`: its line must start with at most 40 chars matching
+ * `[ \t]*(?:-[ \t]+)?` (YAML indentation, maybe a list dash). -1 when it does not.
+ */
+function keyIndent(text: string, at: number): number {
+  let lineStart = -1;
+  for (let j = at - 1; j >= 0 && j >= at - 41; j--) {
+    const c = text.charCodeAt(j);
+    if (c === 10) {
+      lineStart = j + 1;
+      break;
+    }
+    if (!isBlank(c) && c !== 45) return -1;
+  }
+  if (lineStart === -1) {
+    if (at > 40) return -1;
+    lineStart = 0;
+  }
+  let i = lineStart;
+  while (i < at && isBlank(text.charCodeAt(i))) i++;
+  if (i < at && text.charCodeAt(i) === 45) {
+    i++;
+    if (i === at || !isBlank(text.charCodeAt(i))) return -1;
+    while (i < at && isBlank(text.charCodeAt(i))) i++;
+  }
+  return i === at ? at - lineStart : -1;
+}
+
 function scanYaml(ctx: ScanContext, at: number, stringData: boolean): void {
   const text = ctx.text;
-  const head = text.slice(Math.max(0, at - 41), at);
-  const nlBefore = head.lastIndexOf('\n');
-  if (nlBefore === -1 && at > 40) return;
-  const prefix = head.slice(nlBefore + 1);
-  if (!/^[ \t]*(?:-[ \t]+)?$/.test(prefix)) return;
-  const keyEnd = at + (stringData ? 11 : 5);
-  const rest = /[ \t]*\r?\n/y;
-  rest.lastIndex = keyEnd;
-  if (!rest.test(text)) return;
-  const eol = rest.lastIndex - 1;
-  const indent = prefix.length;
+  const indent = keyIndent(text, at);
+  if (indent === -1) return;
+  // Nothing but blanks may follow the key on its line.
+  let eol = at + (stringData ? 11 : 5);
+  while (isBlank(text.charCodeAt(eol))) eol++;
+  if (text.charCodeAt(eol) === 13) eol++;
+  if (text.charCodeAt(eol) !== 10) return;
   if (!ownerIsSecret(ctx, at, indent, false)) return;
   let pos = eol + 1;
   for (let n = 0; n < MAX_ENTRIES && pos < text.length; n++) {
     const nl = text.indexOf('\n', pos);
     const lineEnd = nl === -1 ? text.length : nl;
-    if (text.slice(pos, lineEnd).trim() === '') {
+    if (isBlankLine(text, pos, lineEnd)) {
       pos = lineEnd + 1;
       continue;
     }
@@ -129,13 +176,15 @@ function scanYaml(ctx: ScanContext, at: number, stringData: boolean): void {
     const m = YAML_ENTRY.exec(text);
     if (m === null || (m[1] as string).length <= indent || m.index !== pos) return;
     const entryIndent = (m[1] as string).length;
-    let v = (m.groups?.['v'] ?? '').trimEnd();
-    if (/^[|>][-+]?\d?$/.test(v)) {
+    const raw = m.groups?.['v'] ?? '';
+    let v = raw.trimEnd();
+    const c0 = v.charCodeAt(0);
+    if ((c0 === 124 || c0 === 62) && BLOCK_INDICATOR.test(v)) {
       pos = emitBlockScalar(ctx, lineEnd + 1, entryIndent);
       continue;
     }
-    let vStart = (m.indices?.groups?.['v'] as [number, number])[0];
-    if (/^["'].*["']$/.test(v) && v.length >= 2) {
+    let vStart = m.index + m[0].length - raw.length;
+    if ((c0 === 34 || c0 === 39) && QUOTED.test(v) && v.length >= 2) {
       v = v.slice(1, -1);
       vStart += 1;
     }
