@@ -79,30 +79,160 @@ export const lockAudit = (tx: Tx, tenantId: string) => tx.execute(sql`select pg_
 /**
  * Appends one event. With a Sealer the actor is bound through its pseudonym and the head is
  * signed; without one (tests, tools) actor_ref is the raw actor and the head is unsigned.
+ *
+ * Appends go through one writer per database handle (AuditWriter below): events for the same
+ * tenant that arrive while a write is in flight are chained together and committed in the
+ * next single statement (group commit), and the writer remembers each tenant's head so the
+ * usual append is one autocommit statement instead of a locked five-statement transaction.
+ * The chain cannot fork: that statement takes the same per-tenant advisory lock, moves the
+ * head with a compare-and-set (`where seq = <remembered> and hash = <remembered>`) and
+ * inserts the events only when the head moved; (tenant_id, seq) is unique besides. When the
+ * remembered head is stale (another process appended, retention or a deletion ran) or
+ * unknown, the batch is written by the locked transaction that reads the chain's end first.
+ * Each caller's promise resolves once its event is committed.
  */
 export async function appendAudit(db: Db, input: AuditInput, now: Date = new Date(), sealer?: Sealer): Promise<{ seq: number; hash: string }> {
-  const actor = input.actor ?? null;
-  const actorRef = actor === null ? null : sealer ? await sealer.pseudonym(input.tenantId, actor) : actor;
-  const data = input.data ?? {};
-  const dataDigest = digestOf(data);
-  return db.transaction(async (tx) => {
-    await lockAudit(tx, input.tenantId);
-    const [last] = await tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents)
-      .where(eq(auditEvents.tenantId, input.tenantId)).orderBy(desc(auditEvents.seq)).limit(1);
-    // After retention removed every row, the chain continues from the signed head.
-    const [head] = last ? [] : await tx.select().from(auditHeads).where(eq(auditHeads.tenantId, input.tenantId));
-    const seq = (last?.seq ?? head?.seq ?? 0) + 1;
-    const prevHash = last?.hash ?? head?.hash ?? GENESIS;
+  return writerFor(db).append(input, now, sealer);
+}
+
+/** Several events for one tenant, chained in this order and committed together (one statement). */
+export async function appendAuditMany(db: Db, inputs: AuditInput[], now: Date = new Date(), sealer?: Sealer): Promise<Array<{ seq: number; hash: string }>> {
+  const w = writerFor(db);
+  return Promise.all(inputs.map((i) => w.append(i, now, sealer)));
+}
+
+interface PendingEvent {
+  tenantId: string; type: string; actionId: string | null; actor: string | null; actorRef: string | null;
+  data: Record<string, unknown>; dataDigest: string; createdAt: Date; sealer?: Sealer;
+  done: (r: { seq: number; hash: string }) => void; fail: (e: unknown) => void;
+}
+type Head = { seq: number; hash: string };
+const MAX_BATCH = 500;
+
+class AuditWriter {
+  /** Last known (seq, hash) of each tenant's chain, as committed by this writer. */
+  private readonly heads = new Map<string, Head>();
+  private readonly lanes = new Map<string, PendingEvent[]>();
+  constructor(private readonly db: Db) {}
+
+  async append(input: AuditInput, now: Date, sealer?: Sealer): Promise<Head> {
+    const actor = input.actor ?? null;
+    const actorRef = actor === null ? null : sealer ? await sealer.pseudonym(input.tenantId, actor) : actor;
+    const data = input.data ?? {};
+    const dataDigest = digestOf(data);
     // Postgres keeps microseconds, JS Dates milliseconds: hash what will be read back.
     const createdAt = new Date(Math.floor(now.getTime()));
-    const row = { tenantId: input.tenantId, seq, type: input.type, actionId: input.actionId ?? null, actor, actorRef, data, dataDigest, createdAt };
+    return new Promise<Head>((done, fail) => {
+      const e: PendingEvent = { tenantId: input.tenantId, type: input.type, actionId: input.actionId ?? null, actor, actorRef, data, dataDigest, createdAt, sealer, done, fail };
+      const lane = this.lanes.get(e.tenantId);
+      if (lane) { lane.push(e); return; }
+      this.lanes.set(e.tenantId, [e]);
+      void this.drain(e.tenantId);
+    });
+  }
+
+  /** Writes the tenant's queued events, a batch at a time, until none is left (then the lane closes). */
+  private async drain(tenantId: string): Promise<void> {
+    const lane = this.lanes.get(tenantId)!;
+    while (lane.length) {
+      const first = lane[0]!;
+      let n = 1;
+      while (n < lane.length && n < MAX_BATCH && lane[n]!.sealer === first.sealer) n++;
+      const batch = lane.splice(0, n);
+      try {
+        const heads = await this.write(tenantId, batch);
+        batch.forEach((e, i) => e.done(heads[i]!));
+      } catch (err) {
+        this.heads.delete(tenantId);
+        for (const e of batch) e.fail(err);
+      }
+    }
+    this.lanes.delete(tenantId);
+  }
+
+  private async write(tenantId: string, batch: PendingEvent[]): Promise<Head[]> {
+    const known = this.heads.get(tenantId);
+    if (known) {
+      const out = await this.writeFast(tenantId, known, batch);
+      if (out) { this.heads.set(tenantId, out[out.length - 1]!); return out; }
+      this.heads.delete(tenantId);
+    }
+    const out = await this.writeLocked(tenantId, batch);
+    this.heads.set(tenantId, out[out.length - 1]!);
+    return out;
+  }
+
+  /** One statement: lock, compare-and-set the head, insert the events. Undefined when the head had moved. */
+  private async writeFast(tenantId: string, prev: Head, batch: PendingEvent[]): Promise<Head[] | undefined> {
+    const { rows, heads } = chainRows(prev, batch);
+    const last = heads[heads.length - 1]!;
+    const sig = headSig(batch[0]!.sealer, tenantId, last);
+    const values = sql.join(rows.map((r) => sql`(${r.tenantId}::text, ${r.seq}::bigint, ${r.type}::text, ${r.actionId}::text, ${r.actor}::text,
+      ${r.actorRef}::text, ${JSON.stringify(r.data)}::jsonb, ${r.dataDigest}::text, ${r.createdAt.toISOString()}::timestamptz, ${r.prevHash}::text, ${r.hash}::text)`), sql`, `);
+    const res = rowsOf<{ seq: number }>(await this.db.execute(sql`
+      with l as materialized (select pg_advisory_xact_lock(hashtext(${'audit:' + tenantId})) as locked),
+      h as (
+        update audit_heads set seq = ${last.seq}, hash = ${last.hash}, kid = ${sig.kid}, mac = ${sig.mac}, updated_at = ${batch[batch.length - 1]!.createdAt.toISOString()}::timestamptz
+        where tenant_id = ${tenantId} and seq = ${prev.seq} and hash = ${prev.hash} and exists (select 1 from l)
+        returning 1
+      )
+      insert into audit_events (tenant_id, seq, type, action_id, actor, actor_ref, data, data_digest, created_at, prev_hash, hash)
+      select v.* from (values ${values}) v where exists (select 1 from h)
+      returning seq`));
+    if (res.length === 0) return undefined;
+    if (res.length !== rows.length) throw new Error(`audit append wrote ${res.length} of ${rows.length} events`);
+    return heads;
+  }
+
+  /** The locked transaction: reads the chain's end under the tenant's lock, then writes. */
+  private async writeLocked(tenantId: string, batch: PendingEvent[]): Promise<Head[]> {
+    return this.db.transaction(async (tx) => {
+      await lockAudit(tx, tenantId);
+      const [lastRow] = await tx.select({ seq: auditEvents.seq, hash: auditEvents.hash }).from(auditEvents)
+        .where(eq(auditEvents.tenantId, tenantId)).orderBy(desc(auditEvents.seq)).limit(1);
+      // After retention removed every row, the chain continues from the signed head.
+      const [head] = lastRow ? [] : await tx.select().from(auditHeads).where(eq(auditHeads.tenantId, tenantId));
+      const prev = { seq: lastRow?.seq ?? head?.seq ?? 0, hash: lastRow?.hash ?? head?.hash ?? GENESIS };
+      const { rows, heads } = chainRows(prev, batch);
+      const last = heads[heads.length - 1]!;
+      await tx.insert(auditEvents).values(rows);
+      const sig = headSig(batch[0]!.sealer, tenantId, last);
+      const updatedAt = batch[batch.length - 1]!.createdAt;
+      await tx.insert(auditHeads).values({ tenantId, seq: last.seq, hash: last.hash, ...sig, updatedAt })
+        .onConflictDoUpdate({ target: auditHeads.tenantId, set: { seq: last.seq, hash: last.hash, ...sig, updatedAt } });
+      return heads;
+    });
+  }
+}
+
+function chainRows(prev: Head, batch: PendingEvent[]) {
+  let { seq, hash: prevHash } = prev;
+  const rows: Array<typeof auditEvents.$inferInsert & { seq: number; prevHash: string; hash: string; createdAt: Date; data: Record<string, unknown>; dataDigest: string }> = [];
+  const heads: Head[] = [];
+  for (const e of batch) {
+    seq++;
+    const row = { tenantId: e.tenantId, seq, type: e.type, actionId: e.actionId, actor: e.actor, actorRef: e.actorRef, data: e.data, dataDigest: e.dataDigest, createdAt: e.createdAt };
     const hash = eventHashV2(prevHash, row);
-    await tx.insert(auditEvents).values({ ...row, prevHash, hash });
-    const sig = sealer ? sealer.keyring.sign('audit-head', headMessage(input.tenantId, seq, hash)) : { kid: null, mac: null };
-    await tx.insert(auditHeads).values({ tenantId: input.tenantId, seq, hash, ...sig, updatedAt: createdAt })
-      .onConflictDoUpdate({ target: auditHeads.tenantId, set: { seq, hash, ...sig, updatedAt: createdAt } });
-    return { seq, hash };
-  });
+    rows.push({ ...row, prevHash, hash });
+    heads.push({ seq, hash });
+    prevHash = hash;
+  }
+  return { rows, heads };
+}
+
+const headSig = (sealer: Sealer | undefined, tenantId: string, h: Head) =>
+  sealer ? sealer.keyring.sign('audit-head', headMessage(tenantId, h.seq, h.hash)) : { kid: null, mac: null };
+
+function rowsOf<T>(res: unknown): T[] {
+  if (Array.isArray(res)) return res as T[];
+  return ((res as { rows?: T[] }).rows ?? []);
+}
+
+const writers = new WeakMap<Db, AuditWriter>();
+function writerFor(db: Db): AuditWriter {
+  let w = writers.get(db);
+  if (!w) writers.set(db, (w = new AuditWriter(db)));
+  return w;
 }
 
 /** Runs fn in a transaction allowed to rewrite or delete audit rows (retention, forget-me, tenant deletion). */

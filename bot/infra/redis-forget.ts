@@ -5,9 +5,9 @@
  * (`<hoist prefix>:*`) — for the user's raw id: the full `platform:id`, and the bare platform
  * id as a whole word (how mentions show it) when it looks like one (6+ characters with a
  * digit: Slack and Discord ids; a bare console name such as `wait` could name a BullMQ key
- * or option and is matched only in full). Where a value holds it, the
- * id becomes the tenant's pseudonym in place, so pending jobs still run; stream entries that
- * name it are deleted (a stream entry cannot be edited); a key whose name holds it is deleted.
+ * or option and is matched only in full). Where a value holds it, the id becomes the
+ * tenant's pseudonym in place, so pending jobs still run; stream entries that name it are
+ * deleted (a stream entry cannot be edited); a key whose name holds it is deleted.
  * Jobs of other tenants (their data names another tenantId) are left alone.
  * Not atomic with writers: a job that finishes during the scan keeps what it writes then.
  */
@@ -44,9 +44,9 @@ export function createRedisForget(o: RedisForgetOptions): ForgetRedis {
     };
     const redis = new Redis(o.redisUrl, { maxRetriesPerRequest: 2, lazyConnect: true });
     redis.on('error', () => undefined); // a failure surfaces as the rejected command below
-    await redis.connect();
     let changed = 0;
     try {
+      await redis.connect();
       const keys = new Set<string>();
       for (const pattern of new Set([queuePattern, `${globEscape(hoistPrefix)}:*`])) {
         let cursor = '0';

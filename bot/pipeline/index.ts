@@ -57,40 +57,70 @@ export class Pipeline {
     return ((await this.d.store.getRole(tenantId, userId)) as Role | undefined) ?? this.d.defaultRole(tenantId, userId);
   }
 
+  /**
+   * A message's audit events, in order. `add` only queues an event; `flush` appends the queued
+   * ones together (db/audit.ts chains them in one statement) and waits for the commit. The
+   * pipeline flushes before anything the message causes becomes visible or effective (a
+   * reply, a card, an action row that can run, a role change, an LLM call), and on every exit.
+   */
+  private trail() {
+    const queued: Parameters<AuditLog['append']>[0][] = [];
+    return {
+      add: (e: Parameters<AuditLog['append']>[0]) => { queued.push(e); },
+      flush: async () => {
+        if (!queued.length) return;
+        const batch = queued.splice(0);
+        // Called synchronously in order, so the events take consecutive places in the chain.
+        await Promise.all(batch.map((e) => this.d.audit.append(e)));
+      },
+    };
+  }
+
   async handleMessage(msg: InboundMessage): Promise<void> {
-    const { store, audit, clock } = this.d;
+    const { store, clock } = this.d;
     const log = this.d.logger.child({ tenant: msg.tenantId, event: msg.eventId });
     const startedAt = clock.now().getTime();
     const usage = { command: 'unparsed', outcome: 'ok' };
+    const trail = this.trail();
     try {
       const refused = await this.d.rateLimit?.(msg.tenantId, msg.userId);
       if (refused) {
         usage.command = 'rate_limited';
         return void (await this.say(msg.conversation, refused));
       }
-      await store.ensureTenant(msg.tenantId, msg.platform);
+      // Independent reads in parallel: the tenant row, its content mode, the user's role.
+      const rolePromise = this.roleOf(msg.tenantId, msg.userId);
+      rolePromise.catch(() => undefined); // awaited below; an early exit must not leave it unhandled
+      const [, mode] = await Promise.all([store.ensureTenant(msg.tenantId, msg.platform), this.d.privacy?.contentMode(msg.tenantId)]);
       const red = redactMessage(msg.text);
       if (red.kinds.length) this.d.observe?.redactionFindings?.(red.kinds);
       // Minimal content mode: no message text is stored anywhere, only what was asked for.
-      const minimal = (await this.d.privacy?.contentMode(msg.tenantId)) === 'minimal';
-      await audit.append({ tenantId: msg.tenantId, type: 'message.received', actor: msg.userId, data: minimal ? { platform: msg.platform } : { text: red.text, platform: msg.platform } });
+      const minimal = mode === 'minimal';
+      trail.add({ tenantId: msg.tenantId, type: 'message.received', actor: msg.userId, data: minimal ? { platform: msg.platform } : { text: red.text, platform: msg.platform } });
       const notice = secretNotice(red.kinds);
-      if (notice) await this.say(msg.conversation, notice);
+      if (notice) {
+        await trail.flush();
+        await this.say(msg.conversation, notice);
+      }
       const { intent, parser } = await parseIntent(red.text, this.d.llm, {
         tenantId: msg.tenantId, userId: msg.userId, conversation: msg.conversation,
         apps: async () => (await store.listApps(msg.tenantId)).map((a) => ({ name: a.name, environment: a.environment })),
-      });
+      }, () => trail.flush());
       usage.command = intent.action === 'privacy' ? `privacy.${intent.request ?? 'show'}` : intent.action;
-      await audit.append({ tenantId: msg.tenantId, type: 'intent.parsed', actor: msg.userId, data: { intent: minimal ? { ...intent, reason: undefined } : intent, parser } });
-      const role = await this.roleOf(msg.tenantId, msg.userId);
+      trail.add({ tenantId: msg.tenantId, type: 'intent.parsed', actor: msg.userId, data: { intent: minimal ? { ...intent, reason: undefined } : intent, parser } });
+      const role = await rolePromise;
       try {
         authorize(role, intent);
       } catch (e) {
-        await audit.append({ tenantId: msg.tenantId, type: 'authz.denied', actor: msg.userId, data: { action: intent.action, role: role ?? null } });
+        trail.add({ tenantId: msg.tenantId, type: 'authz.denied', actor: msg.userId, data: { action: intent.action, role: role ?? null } });
         throw e;
       }
-      await audit.append({ tenantId: msg.tenantId, type: 'authz.allowed', actor: msg.userId, data: { action: intent.action, role } });
+      trail.add({ tenantId: msg.tenantId, type: 'authz.allowed', actor: msg.userId, data: { action: intent.action, role } });
       const conv = msg.conversation;
+      // Mutating requests propose a pending action (inert until approved through its card):
+      // their events go with action.proposed, in one append before the card. Everything else
+      // acts or answers now: its events are committed first.
+      if (!MUTATING.has(intent.action) || (intent.action === 'set_env' && !intent.value)) await trail.flush();
       switch (intent.action) {
         case 'help': return void (await this.say(conv, HELP));
         case 'unknown': return void (await this.say(conv, `${intent.reason ?? "I didn't understand that."}\nSay "help" for what I understand.`));
@@ -109,7 +139,8 @@ export class Pipeline {
           return void (await this.privacyRequest(msg, intent.request === 'export' ? 'export' : 'forget_me'));
         case 'grant': case 'revoke': {
           const text = await answerRole(store, msg.tenantId, msg.userId, intent);
-          await audit.append({ tenantId: msg.tenantId, type: `role.${intent.action}`, actor: msg.userId, data: { user: intent.user, role: intent.role ?? null } });
+          trail.add({ tenantId: msg.tenantId, type: `role.${intent.action}`, actor: msg.userId, data: { user: intent.user, role: intent.role ?? null } });
+          await trail.flush();
           return void (await this.say(conv, text));
         }
         case 'set_env':
@@ -133,13 +164,16 @@ export class Pipeline {
         return;
       }
       if (!MUTATING.has(intent.action)) throw new HoistError('internal', `no handler for ${intent.action}`);
-      await this.propose(msg, intent, await resolveAction(store, msg.tenantId, intent, { allowedRegistries: this.d.allowedRegistries }), red.secrets);
+      await this.propose(msg, intent, await resolveAction(store, msg.tenantId, intent, { allowedRegistries: this.d.allowedRegistries }), red.secrets, trail);
     } catch (e) {
       usage.outcome = isHoistError(e) ? e.code : 'internal';
       log.warn({ err: isHoistError(e) ? e.code : String(e) }, 'message.failed');
       if (!isHoistError(e)) log.error({ err: e instanceof Error ? e.stack : String(e) }, 'message.crashed');
-      await this.say(msg.conversation, userMessageFor(e)).catch((err: unknown) => log.error({ err: String(err) }, 'reply.failed'));
+      // The refusal's events (authz.denied …) are committed before the refusal is posted.
+      const flushed = await trail.flush().then(() => true, (err: unknown) => { log.error({ err: String(err) }, 'audit.failed'); return false; });
+      await this.say(msg.conversation, userMessageFor(flushed ? e : new Error('audit'))).catch((err: unknown) => log.error({ err: String(err) }, 'reply.failed'));
     } finally {
+      await trail.flush().catch((err: unknown) => log.error({ err: String(err) }, 'audit.failed'));
       await this.d.privacy?.recordUsage({ tenantId: msg.tenantId, userId: msg.userId, platform: msg.platform, ...usage, latencyMs: clock.now().getTime() - startedAt })
         .catch((err: unknown) => log.warn({ err: String(err) }, 'analytics.failed'));
     }
@@ -161,8 +195,9 @@ export class Pipeline {
     await this.say(conv, `Export written to ${path} (JSON: apps, deployments, actions, audit events, settings, env var names — never values — and roles).`);
   }
 
-  private async propose(msg: InboundMessage, intent: Parameters<typeof resolveAction>[2], resolved: ResolvedAction, secrets: Map<string, string>) {
-    const { store, audit, clock, sealer } = this.d;
+  private async propose(msg: InboundMessage, intent: Parameters<typeof resolveAction>[2], resolved: ResolvedAction, secrets: Map<string, string>,
+    trail: ReturnType<Pipeline['trail']>) {
+    const { store, clock, sealer } = this.d;
     const id = newActionId();
     const row = await store.createAction({
       id, tenantId: msg.tenantId, kind: intent.action, app: resolved.app, params: { intent, resolved },
@@ -175,7 +210,8 @@ export class Pipeline {
       if (value === undefined) throw new HoistError('invalid_request', 'That value was not sealed; send it again as set KEY=value on app.');
       await store.addSealedSecret(msg.tenantId, id, resolved.valuePlaceholder, await sealer.seal(msg.tenantId, `action:${id}:${resolved.valuePlaceholder}`, value));
     }
-    await audit.append({ tenantId: msg.tenantId, type: 'action.proposed', actionId: id, actor: msg.userId, data: { kind: row.kind, resolved } });
+    trail.add({ tenantId: msg.tenantId, type: 'action.proposed', actionId: id, actor: msg.userId, data: { kind: row.kind, resolved } });
+    await trail.flush();
     await this.adapter(msg.platform).post(msg.conversation, { kind: 'card', card: cardFor(row, resolved) });
   }
 

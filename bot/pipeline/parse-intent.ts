@@ -33,13 +33,15 @@ export interface IntentParser {
   describeSent?(tenantId: string, admin: boolean): Promise<string | undefined>;
 }
 
-export async function parseIntent(text: RedactedText, llm: IntentParser | undefined, context: ParseContext): Promise<ParsedIntent> {
+/** `beforeLlm` runs before the text is sent to a model (the pipeline commits the message's audit events there). */
+export async function parseIntent(text: RedactedText, llm: IntentParser | undefined, context: ParseContext, beforeLlm?: () => Promise<void>): Promise<ParsedIntent> {
   const intent = parseGrammar(text);
   if (!llm) return { intent, parser: 'grammar' };
   if (intent.action !== 'unknown') {
     await llm.observe?.(text, context);
     return { intent, parser: 'grammar' };
   }
+  await beforeLlm?.();
   const proposed = await llm.parse(text, context);
   return proposed ? { intent: proposed, parser: 'llm' } : { intent, parser: 'grammar' };
 }

@@ -167,21 +167,37 @@ const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 export function tokenRule(spec: TokenRuleSpec): Detector {
   const edge = spec.edge ?? 'A-Za-z0-9_\\-';
   const lead = spec.lead ?? 'A-Za-z0-9_\\-';
-  const alt = spec.prefixes.map(escapeRe).join('|');
-  const re = new RegExp(`(?<![${lead}])(?:${alt})(?<b>${spec.body})${notFollowedBy(edge)}`, 'y');
+  const prefixes = spec.prefixes;
+  // With no prefix a prefix of another, the one starting at the trigger is the one the
+  // regex matched, so the body is found by length: `test` instead of `exec`, no groups.
+  for (const p of prefixes) {
+    if (prefixes.some((q) => q !== p && q.startsWith(p))) throw new Error(`prefix ${p} of ${spec.kind} shadows another`);
+  }
+  const alt = prefixes.map(escapeRe).join('|');
+  const re = new RegExp(`(?<![${lead}])(?:${alt})(?:${spec.body})${notFollowedBy(edge)}`, 'y');
   return {
     id: spec.kind,
     kinds: [spec.kind],
-    triggers: spec.prefixes,
+    triggers: prefixes,
     caseSensitive: spec.caseSensitive ?? true,
     scan(ctx, at) {
+      const text = ctx.text;
       re.lastIndex = at;
-      const m = re.exec(ctx.text);
-      if (m === null) return;
-      const body = m.groups?.['b'] ?? '';
+      if (!re.test(text)) return;
+      const end = re.lastIndex;
+      let prefixLength = (prefixes[0] as string).length;
+      if (prefixes.length > 1) {
+        for (const p of prefixes) {
+          if (text.startsWith(p, at)) {
+            prefixLength = p.length;
+            break;
+          }
+        }
+      }
+      const body = text.slice(at + prefixLength, end);
       if (looksFakeToken(body)) return;
-      if (spec.check !== undefined && !spec.check(body, m[0])) return;
-      ctx.emit(m.index, m.index + m[0].length, spec.kind, spec.priority ?? PRIORITY.token);
+      if (spec.check !== undefined && !spec.check(body, text.slice(at, end))) return;
+      ctx.emit(at, end, spec.kind, spec.priority ?? PRIORITY.token);
     },
   };
 }

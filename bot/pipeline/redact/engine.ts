@@ -172,18 +172,23 @@ export function render(input: string, detection: Detection, withFindings: boolea
   const { spans, invisible: strip } = detection;
   const findings: RenderedFinding[] = [];
   if (spans.length === 0) return { text: input, findings };
-  const numbers = new Map<string, number>();
+  // Per distinct value: its number and the last placeholder built for it (kinds rarely differ).
+  const numbers = new Map<string, { n: number; kind: string; placeholder: string }>();
   const parts: string[] = [];
   let last = 0;
   for (const s of spans) {
     const value = input.slice(s.start, s.end);
     const key = strip ? value.replace(INVISIBLE_G, '') : value;
-    let n = numbers.get(key);
-    if (n === undefined) {
-      n = numbers.size + 1;
-      numbers.set(key, n);
+    let entry = numbers.get(key);
+    if (entry === undefined) {
+      const n = numbers.size + 1;
+      entry = { n, kind: s.kind, placeholder: `⟦secret:${n}:${s.kind}⟧` };
+      numbers.set(key, entry);
+    } else if (entry.kind !== s.kind) {
+      entry.kind = s.kind;
+      entry.placeholder = `⟦secret:${entry.n}:${s.kind}⟧`;
     }
-    const placeholder = `⟦secret:${n}:${s.kind}⟧`;
+    const placeholder = entry.placeholder;
     parts.push(input.slice(last, s.start), placeholder);
     last = s.end;
     if (withFindings) findings.push({ start: s.start, end: s.end, type: s.kind, value, placeholder });

@@ -43,7 +43,10 @@ export function overlapsAny(spans: Int32Array, start: number, end: number): bool
   return lo < spans.length >> 1 && (spans[lo * 2] as number) < end;
 }
 
-/** Overlapping candidates become one span so no detected secret is left partly visible. */
+/**
+ * Overlapping candidates become one span so no detected secret is left partly visible.
+ * A candidate that overlaps nothing is returned as is (it has the shape of a span).
+ */
 export function merge(cands: Candidate[]): Span[] {
   if (cands.length === 0) return [];
   cands.sort((x, y) => x.start - y.start || y.end - x.end);
@@ -51,18 +54,21 @@ export function merge(cands: Candidate[]): Span[] {
   let best = cands[0] as Candidate;
   let start = best.start;
   let end = best.end;
+  let alone = true;
   for (let i = 1; i < cands.length; i++) {
     const c = cands[i] as Candidate;
     if (c.start < end) {
       if (c.end > end) end = c.end;
       if (c.priority > best.priority || (c.priority === best.priority && c.end - c.start > best.end - best.start)) best = c;
+      alone = false;
       continue;
     }
-    out.push({ start, end, kind: best.kind, priority: best.priority });
+    out.push(alone ? best : { start, end, kind: best.kind, priority: best.priority });
     start = c.start;
     end = c.end;
     best = c;
+    alone = true;
   }
-  out.push({ start, end, kind: best.kind, priority: best.priority });
+  out.push(alone ? best : { start, end, kind: best.kind, priority: best.priority });
   return out;
 }

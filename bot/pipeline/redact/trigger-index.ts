@@ -75,11 +75,17 @@ export function buildTriggerIndex(detectors: readonly Detector[]): TriggerIndex 
   return { detectors, table, buckets, third };
 }
 
+/** Whether entry `e` starts at `i`, given that its first two chars matched through the table. */
 function matchesAt(text: string, i: number, e: Entry): boolean {
-  if (e.caseSensitive) return text.startsWith(e.text, i);
-  const t = e.lower;
-  const len = t.length;
+  const len = e.text.length;
   if (i + len > text.length) return false;
+  if (e.caseSensitive) {
+    // The table is keyed by the first two chars as written, so they are equal already.
+    const t = e.text;
+    for (let j = 2; j < len; j++) if (text.charCodeAt(i + j) !== t.charCodeAt(j)) return false;
+    return true;
+  }
+  const t = e.lower;
   for (let j = 2; j < len; j++) {
     const c = text.charCodeAt(i + j);
     if (c >= 128 || LOWER[c] !== t.charCodeAt(j)) return false;

@@ -118,6 +118,15 @@ export function suffixAllowed(kw: string, suffix: string): boolean {
   return s === 'id' && keywordClass(kw) === 'secret';
 }
 
+const isLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+const isBlank = (c: number): boolean => c === 32 || c === 9;
+
+function allLetters(text: string, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let i = from; i < to; i++) if (!isLetter(text.charCodeAt(i))) return false;
+  return true;
+}
+
 function isLetterOrDigit(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
 }
@@ -154,7 +163,7 @@ export function acceptLiteral(cls: KeywordClass, kw: string, v: string, quoted: 
   return true;
 }
 
-const SEP_CODES = new Set([58 /* : */, 61 /* = */, 0xff1a, 0xff1d]);
+const isSeparator = (c: number): boolean => c === 58 /* : */ || c === 61 /* = */ || c === 0xff1a || c === 0xff1d;
 
 /**
  * Cheap look-ahead before the regex: a key (identifier chars), an optional quote,
@@ -168,7 +177,7 @@ export function separatorFollows(text: string, at: number): boolean {
   if (c === 92) c = text.charCodeAt(++i);
   if (c === 34 || c === 39) c = text.charCodeAt(++i);
   for (let k = 0; k < 4 && (c === 32 || c === 9); k++) c = text.charCodeAt(++i);
-  return SEP_CODES.has(c);
+  return isSeparator(c);
 }
 
 function scanAssignment(ctx: ScanContext, at: number): void {
@@ -206,9 +215,10 @@ function scanAssignment(ctx: ScanContext, at: number): void {
   let end = value.end;
   if (!value.quoted) {
     while (end > start && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 58)) end--;
-    const v0 = text.slice(start, end);
+    // acceptLiteral rejects these lengths first; checking here saves the prose test.
+    if (end - start < 4 || end - start > 512) return;
     // "password: reset it please" is prose, not a credential.
-    if (/^[A-Za-z]+$/.test(v0) && (isProseWord(v0) || /^[ \t][A-Za-z]/.test(text.slice(end, end + 3)))) return;
+    if (allLetters(text, start, end) && (isProseWord(text.slice(start, end)) || (isBlank(text.charCodeAt(end)) && isLetter(text.charCodeAt(end + 1))))) return;
   }
   const v = text.slice(start, end);
   const cls = keywordClass(kw);
