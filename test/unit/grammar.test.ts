@@ -9,7 +9,7 @@ describe('offline grammar: every PRODUCT.md form', () => {
   it.each([
     ['deploy web image hoist-demo/httpd:1 port 8080', { action: 'deploy', app: 'web', image: 'hoist-demo/httpd:1', port: 8080 }],
     ['deploy api 1.4.2 to staging', { action: 'deploy', app: 'api', image: ':1.4.2', environment: 'staging' }],
-    ['@hoist deploy api image ghcr.io/acme/api:2 replicas 3 to production', { action: 'deploy', app: 'api', image: 'ghcr.io/acme/api:2', replicas: 3, environment: 'production' }],
+    ['@hoist deploy api image registry.example.com/acme/api:2 replicas 3 to production', { action: 'deploy', app: 'api', image: 'registry.example.com/acme/api:2', replicas: 3, environment: 'production' }],
     ['deploy site from https://git.example/site.git#main port 80', { action: 'deploy', app: 'site', source: 'https://git.example/site.git', ref: 'main', port: 80 }],
     ['deploy web', { action: 'deploy', app: 'web' }],
     ['deploy web image hoist-demo/httpd:1 port 8080 health /healthz', { action: 'deploy', app: 'web', image: 'hoist-demo/httpd:1', port: 8080, healthPath: '/healthz' }],

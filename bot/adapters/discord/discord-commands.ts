@@ -28,7 +28,7 @@ export const SUBCOMMANDS = [
   sub('deploy', 'create or update an app (needs approval)', [
     app(),
     { type: T.string, name: 'tag', description: 'new tag for the current image, e.g. 1.4.2', max_length: 128 },
-    { type: T.string, name: 'image', description: 'image reference, e.g. ghcr.io/acme/web:1.4.2', max_length: 256 },
+    { type: T.string, name: 'image', description: 'image reference, e.g. registry.example.com/acme/web:1.4.2', max_length: 256 },
     { type: T.string, name: 'from', description: 'git URL to build from, optionally #ref', max_length: 512 },
     { type: T.integer, name: 'port', description: 'container port to publish', min_value: 1, max_value: 65535 },
     { type: T.string, name: 'to', description: 'environment, e.g. staging or production', max_length: 40 },
