@@ -1,9 +1,11 @@
 /**
  * Redaction throughput and worst cases. Generates ~5 MB of chat-like text in which ~1%
- * of messages carry a (fake) secret, runs redact() over it 5 times after one warm-up
- * pass, and prints the median MB/s beside a baseline measured in the same process: one
+ * of messages carry a (fake) secret, runs redact() over it 7 times after one warm-up
+ * pass, and prints the median MB/s beside a baseline measured in the same process (runs
+ * interleaved, so both see the same machine load): one
  * `/[A-Za-z0-9]{40}/g` scan, the cheapest "find token-looking strings" pass there is.
- * Then times 1 MB adversarial inputs (the linear-time contract: each well under 50 ms).
+ * Then times 1 MB adversarial inputs (the linear-time contract: each under 50 ms), as
+ * median CPU ms per MB and as a multiple of the baseline's time over 1 MB of the corpus.
  * CPU time is printed beside wall time because CI machines are shared.
  */
 import { pathToFileURL } from 'node:url';
@@ -46,7 +48,7 @@ export function adversarialInputs(): [string, string][] {
     ['= × 1M', fill('=')],
     [': × 1M', fill(':')],
     ['-----BEGIN without END', fill('-----BEGIN ')],
-    ['PEM headers, no footer', fill('-----BEGIN RSA PRIVATE KEY-----\n')],
+    ['PEM headers, no footer × 31k', fill('-----BEGIN RSA PRIVATE KEY-----\n')],
     ['eyJ × 333k', fill('eyJ')],
     ['eyJx.eyJx. …', fill('eyJx.')],
     ['1 MB base64', b64.slice(0, MB)],
@@ -54,11 +56,11 @@ export function adversarialInputs(): [string, string][] {
     ['key: × 200k', fill('key: ')],
     ['authorization= …', fill('authorization=')],
     ['data:\\n × 170k', fill('data:\n')],
-    ['kind: Secret manifests', fill('kind: Secret\ndata:\n  a: YWJj\n')],
+    ['k8s Secret entries × 34k', fill('kind: Secret\ndata:\n  a: YWJj\n')],
     ['://x:y@ …', fill('http://x:y@')],
     ['curl -u …', fill('curl -u ')],
     ['mysql -p …', fill('mysql -p')],
-    ['AKIA ids', fill('AKIAABCDEFGHIJKLMNOP ')],
+    ['AKIA key ids × 47k', fill('AKIAABCDEFGHIJKLMNOP ')],
     ['Password=a; …', fill('Password=a;')],
     ['-- flags', fill('--password ')],
     ['zero-width soup', fill('ghp_\u200b')],
@@ -72,37 +74,55 @@ export async function benchRedact(): Promise<void> {
   const mb = text.length / MB;
   console.log(`corpus: ${mb.toFixed(2)} MB of chat-like text, ${secrets} planted secrets`);
 
-  redactAll(pieces.slice(0, 1));
+  // Warm up on the whole corpus, then interleave redact and baseline runs so both see
+  // the same load on a shared machine (their ratio is the stable figure).
+  redactAll(pieces);
+  const re = /[A-Za-z0-9]{40}/g;
   const runs: Timing[] = [];
+  const baseRuns: Timing[] = [];
   let findings = 0;
-  for (let i = 0; i < 5; i++) runs.push(time(() => (findings = redactAll(pieces))));
+  for (let i = 0; i < 7; i++) {
+    runs.push(time(() => (findings = redactAll(pieces))));
+    baseRuns.push(time(() => void text.match(re)));
+  }
   const wall = mb / (median(runs.map((r) => r.wallMs)) / 1000);
   const cpu = mb / (median(runs.map((r) => r.cpuMs)) / 1000);
-
-  const re = /[A-Za-z0-9]{40}/g;
-  const baseRuns: Timing[] = [];
-  for (let i = 0; i < 5; i++) baseRuns.push(time(() => void text.match(re)));
   const baseWall = mb / (median(baseRuns.map((r) => r.wallMs)) / 1000);
   const baseCpu = mb / (median(baseRuns.map((r) => r.cpuMs)) / 1000);
 
-  console.log(`redact():   ${wall.toFixed(1)} MB/s wall, ${cpu.toFixed(1)} MB/s cpu (median of 5; ${findings} findings)`);
+  console.log(`redact():   ${wall.toFixed(1)} MB/s wall, ${cpu.toFixed(1)} MB/s cpu (median of 7; ${findings} findings)`);
   console.log(`baseline:   ${baseWall.toFixed(1)} MB/s wall, ${baseCpu.toFixed(1)} MB/s cpu (/[A-Za-z0-9]{40}/g over the same text)`);
   console.log(`ratio:      redact is ${(wall / baseWall).toFixed(2)}× the baseline (wall), ${(cpu / baseCpu).toFixed(2)}× (cpu)`);
 
-  console.log('adversarial 1 MB inputs (worst of 3 runs):');
+  // Worst cases: each input is 1 MB. CPU time is the figure to trust on a shared machine;
+  // the baseline regex over 1 MB of the corpus runs between cases so the ratio absorbs load.
+  const oneMb = text.slice(0, MB);
+  const runsPerCase = 5;
+  console.log(`adversarial 1 MB inputs (median of ${runsPerCase} runs; target ≤ 50 ms per 1 MB message):`);
   let worst = 0;
+  let worstName = '';
   for (const [name, input] of adversarialInputs()) {
-    let w = 0;
-    let c = 0;
-    for (let i = 0; i < 3; i++) {
+    const cpuRuns: number[] = [];
+    const baseMs: number[] = [];
+    let wallMax = 0;
+    for (let i = 0; i < runsPerCase; i++) {
       const t = time(() => redact(input));
-      w = Math.max(w, t.wallMs);
-      c = Math.max(c, t.cpuMs);
+      cpuRuns.push(t.cpuMs);
+      wallMax = Math.max(wallMax, t.wallMs);
+      baseMs.push(time(() => void oneMb.match(re)).cpuMs);
     }
-    worst = Math.max(worst, c);
-    console.log(`  ${name.padEnd(26)} ${w.toFixed(1).padStart(6)} ms wall ${c.toFixed(1).padStart(6)} ms cpu`);
+    const c = median(cpuRuns);
+    const perMb = c / (input.length / MB);
+    if (c > worst) {
+      worst = c;
+      worstName = name;
+    }
+    console.log(
+      `  ${name.padEnd(26)} ${perMb.toFixed(1).padStart(6)} ms/MB cpu ${wallMax.toFixed(1).padStart(6)} ms wall (max)` +
+        `  ${(c / median(baseMs)).toFixed(2).padStart(5)}× baseline time`,
+    );
   }
-  console.log(`worst adversarial case: ${worst.toFixed(1)} ms cpu`);
+  console.log(`worst adversarial case: ${worst.toFixed(1)} ms cpu (${worstName})`);
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

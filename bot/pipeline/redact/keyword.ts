@@ -26,7 +26,7 @@ export function keywordMatcher(lowerWordsLongestFirst: readonly string[]): (text
   const child: number[] = new Array<number>(128).fill(0);
   const word: number[] = [-1];
   words.forEach((w, wi) => {
-    if (!/^[\x00-\x7f]+$/.test(w) || w !== w.toLowerCase()) throw new Error(`bad keyword ${w}`);
+    if (w.length === 0 || [...w].some((ch) => ch.charCodeAt(0) > 0x7f) || w !== w.toLowerCase()) throw new Error(`bad keyword ${w}`);
     let node = 0;
     for (let j = 0; j < w.length; j++) {
       const slot = node * 128 + w.charCodeAt(j);

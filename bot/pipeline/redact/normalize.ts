@@ -13,9 +13,6 @@ export interface Normalized {
   readonly map: Int32Array | null;
 }
 
-/** Whether `input` holds any char that `normalize` strips. */
-export const hasInvisible = (input: string): boolean => INVISIBLE.test(input);
-
 export function normalize(input: string): Normalized {
   if (!INVISIBLE.test(input)) return { text: input, map: null };
   const map = new Int32Array(input.length);

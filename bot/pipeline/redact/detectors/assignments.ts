@@ -111,8 +111,26 @@ export function hasNonSecretPrefix(prefix: string): boolean {
   return NOT_SECRET_PREFIX.test(words);
 }
 
+const suffixCache = new Map<string, Map<string, boolean>>();
+
+/** Whether `kw` + `suffix` still names a secret (`password_hash`, `secret2`, not `authorization`). Memoized: keys repeat. */
 export function suffixAllowed(kw: string, suffix: string): boolean {
   if (suffix === '') return true;
+  let byKw = suffixCache.get(kw);
+  if (byKw === undefined) {
+    if (suffixCache.size >= 64) return suffixAllowedUncached(kw, suffix);
+    byKw = new Map();
+    suffixCache.set(kw, byKw);
+  }
+  let ok = byKw.get(suffix);
+  if (ok === undefined) {
+    ok = suffixAllowedUncached(kw, suffix);
+    if (byKw.size < 512) byKw.set(suffix, ok);
+  }
+  return ok;
+}
+
+function suffixAllowedUncached(kw: string, suffix: string): boolean {
   const s = suffix.toLowerCase().replace(/[_\-.]/g, '');
   if (ALLOWED_SUFFIX.has(s) || /^\d{1,2}$/.test(s)) return true;
   return s === 'id' && keywordClass(kw) === 'secret';
