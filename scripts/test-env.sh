@@ -69,7 +69,9 @@ fi
 # Node dependencies from the committed lockfile.
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing node modules"
-  npm ci --no-audit --no-fund >/dev/null
+  # npm ci refuses a lockfile whose optional platform packages (darwin/win32 builds of native
+  # helpers) the configured registry does not carry; npm install still honours the lockfile.
+  npm ci --no-audit --no-fund >/dev/null 2>&1 || npm install --no-audit --no-fund >/dev/null
 fi
 
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}
