@@ -13,7 +13,8 @@
  *      in batches): `status`-path queries p99 and `hoist audit verify` time;
  *   5. RSS of the bot + workers process idle and right after (2).
  *
- *   npx tsx bench/hoist.ts            (HOIST_BENCH_AUDIT_EVENTS=100000 for a quicker run)
+ *   npx tsx bench/hoist.ts            (HOIST_BENCH_AUDIT_EVENTS=100000 for a quicker run;
+ *                                      HOIST_BENCH_ONLY=pipeline,status runs only those of ack, pipeline, status, scale)
  */
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
@@ -32,6 +33,10 @@ import { canonical, digestOf, eventHashV2, GENESIS, verifyAudit } from '../db/au
 import { createDb } from '../db/client.ts';
 import { Store } from '../db/repo.ts';
 import { startWorkers } from '../workers/main.ts';
+import Dockerode from 'dockerode';
+import type { Deployer } from '../workers/deploy/deployer.ts';
+import { DockerDeployer } from '../workers/deploy/docker-deployer.ts';
+import { dockerOptionsFor } from '../workers/deploy/docker-support.ts';
 import { startFakeAnthropic } from '../test/fakes/anthropic-api.ts';
 import { FakeSlackApi } from '../test/fakes/slack-api.ts';
 import { SlackSender } from '../test/fakes/slack-signer.ts';
@@ -65,7 +70,7 @@ class TimingAdapter implements ChatAdapter {
 export interface HoistBench {
   ack: { hoistP50: number; hoistP99: number; bareP50: number; bareP99: number; requests: number; non200: number };
   pipeline: { p50: number; p99: number; conversations: number; messages: number };
-  status: { hoistPerS: number; rawPerS: number; n: number };
+  status: { hoistPerS: number; rawPerS: number; n: number; noDockerPerS: number; dockerListPerS: number };
   scale: { tenants: number; apps: number; auditEvents: number; statusP99: number; statusP50: number; verifyS: number; insertS: number };
   rss: { idleMb: number; underLoadMb: number };
 }
@@ -92,12 +97,25 @@ export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<H
     slack: { botId: 'BHOIST', botUserId: 'UHOIST', retryConfig: { retries: 0 } },
     llm: { limits: { tenantRequestsPerMinute: 1e9, userRequestsPerMinute: 1e9, tenantTokensPerDay: 1e12, userTokensPerDay: 1e12 } },
   });
-  const workers = await startWorkers({ config, services, logger, prefix: 'bench', reconcile: false, retention: false });
+  // The real Docker deployer, with a switch that answers `status` with no containers and no
+  // engine call (3b: how much of the status path is the Docker list).
+  const realDeployer = new DockerDeployer(new Dockerode(dockerOptionsFor(config.DOCKER_HOST ?? 'unix:///var/run/docker.sock')));
+  let fakeStatus = false;
+  const deployer = new Proxy(realDeployer, {
+    get(t, k) {
+      if (k === 'status' && fakeStatus) return async () => [];
+      const v = Reflect.get(t, k, t) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(t) : v;
+    },
+  }) as Deployer;
+  const workers = await startWorkers({ config, services, logger, prefix: 'bench', reconcile: false, retention: false, deployer });
+  const only = new Set((process.env.HOIST_BENCH_ONLY ?? 'ack,pipeline,status,scale').split(',').map((x) => x.trim()));
   await sleep(1000);
   const idleMb = rss();
   const out = {} as HoistBench;
   try {
     // ── 1. ack latency ──
+    if (only.has('ack')) {
     const sender = new SlackSender(`${bot.http!.url}/slack/events`, secret, team);
     const bare = new HTTPReceiver({ signingSecret: secret, endpoints: ['/slack/events'], logLevel: LogLevel.ERROR });
     const bareApp = new App({ receiver: bare, token: 'xoxb-bare', botId: 'BHOIST', botUserId: 'UHOIST', logLevel: LogLevel.ERROR, clientOptions: { slackApiUrl: `${api.apiUrl}/` } });
@@ -127,14 +145,16 @@ export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<H
     await bot.slack?.drain();
     await new Promise<void>((r) => bareServer.close(() => r()));
     console.log(`1. ack latency @100 req/s, LLM 2 s: Hoist p50 ${f(out.ack.hoistP50)} ms p99 ${f(out.ack.hoistP99)} ms (${out.ack.non200} non-200 of ${out.ack.requests}); bare Bolt p50 ${f(out.ack.bareP50)} ms p99 ${f(out.ack.bareP99)} ms`);
+    }
 
     // ── 2. pipeline overhead, message → card ──
     anthropic.fallback = { kind: 'tool', input: { action: 'unknown', reason: 'bench' } };
     const tenantId = 'console:bench';
+    let seq = 0;
+    if (only.has('pipeline')) {
     const convs = 50;
     const perConv = 20;
     const lat: number[] = [];
-    let seq = 0;
     await Promise.all(Array.from({ length: convs }, async (_, c) => {
       for (let i = 0; i < perConv; i++) {
         const thread = `p${c}-${i}`;
@@ -165,25 +185,38 @@ export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<H
       }
     }));
     console.log(`2b. same, one tenant per conversation: p50 ${f(pct(lat2, 50))} ms p99 ${f(pct(lat2, 99))} ms`);
+    }
     const underLoadMb = rss();
 
     // ── 3. status throughput ──
+    if (only.has('status')) {
     const n = 500;
-    let done = 0;
-    let allDone: () => void = () => undefined;
-    const finished = new Promise<void>((r) => { allDone = r; });
-    chat.onPost = (th, _k, text) => { if (th.startsWith('s-') && /^[✅❌]/.test(text) && ++done === n) allDone(); };
-    const ts0 = performance.now();
-    await Promise.all(Array.from({ length: 50 }, async (_, c) => {
-      for (let i = c; i < n; i += 50) {
-        await bot.pipeline.handleMessage({
-          platform: 'console', eventId: `se${i}`, tenantId, userId: `console:s${c}`, text: 'status',
-          conversation: { platform: 'console', tenantId, channelId: 'bench', threadId: `s-${i}` }, receivedAt: new Date(),
-        });
-      }
-    }));
-    await Promise.race([finished, sleep(120_000)]);
-    const hoistS = (performance.now() - ts0) / 1000;
+    const statusRun = async (tag: string) => {
+      let done = 0;
+      let allDone: () => void = () => undefined;
+      const finished = new Promise<void>((r) => { allDone = r; });
+      chat.onPost = (th, _k, text) => { if (th.startsWith(`${tag}-`) && /^[✅❌]/.test(text) && ++done === n) allDone(); };
+      const ts0 = performance.now();
+      await Promise.all(Array.from({ length: 50 }, async (_, c) => {
+        for (let i = c; i < n; i += 50) {
+          await bot.pipeline.handleMessage({
+            platform: 'console', eventId: `${tag}e${i}`, tenantId, userId: `console:s${c}`, text: 'status',
+            conversation: { platform: 'console', tenantId, channelId: 'bench', threadId: `${tag}-${i}` }, receivedAt: new Date(),
+          });
+        }
+      }));
+      await Promise.race([finished, sleep(120_000)]);
+      return { done, perS: done / ((performance.now() - ts0) / 1000) };
+    };
+    const { done, perS: hoistPerS } = await statusRun('s');
+    // 3b: the same with the Docker list answered in memory.
+    fakeStatus = true;
+    const noDocker = await statusRun('sf');
+    fakeStatus = false;
+    // The Docker list alone, 8 at a time (the worker concurrency), 500 calls.
+    const td0 = performance.now();
+    await Promise.all(Array.from({ length: 8 }, async (_, c) => { for (let i = c; i < n; i += 8) await realDeployer.status(tenantId); }));
+    const dockerListPerS = n / ((performance.now() - td0) / 1000);
     const rawConn = new Redis(redis.url, { maxRetriesPerRequest: null });
     const rawQ = new Queue('rawbench', { connection: rawConn, prefix: 'raw' });
     let rawDone = 0;
@@ -199,10 +232,13 @@ export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<H
     await rawW.close();
     await rawQ.close();
     rawConn.disconnect();
-    out.status = { hoistPerS: (done / hoistS), rawPerS: n / rawS, n };
+    out.status = { hoistPerS, rawPerS: n / rawS, n, noDockerPerS: noDocker.perS, dockerListPerS };
     console.log(`3. status end to end: Hoist ${f(out.status.hoistPerS)}/s (${done}/${n} answered) vs raw BullMQ add+process ${f(out.status.rawPerS)}/s → ${f((100 * out.status.hoistPerS) / out.status.rawPerS)}%`);
+    console.log(`3b. same with the Docker list answered in memory: ${f(noDocker.perS)}/s (${noDocker.done}/${n}) → ${f((100 * noDocker.perS) / out.status.rawPerS)}% of raw; Docker list alone, 8 at a time: ${f(dockerListPerS)}/s`);
+    }
 
     // ── 4. scale ──
+    if (only.has('scale')) {
     const events = opts.auditEvents ?? Number(process.env.HOIST_BENCH_AUDIT_EVENTS ?? 1_000_000);
     const sqlc = postgres(pg.url, { max: 4, onnotice: () => undefined });
     const ti0 = performance.now();
@@ -252,6 +288,7 @@ export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<H
     await sqlc.end();
     out.scale = { tenants: 1000, apps: 10000, auditEvents: perTenant * 1000, statusP50: pct(q, 50), statusP99: pct(q, 99), verifyS, insertS };
     console.log(`4. scale (1,000 tenants, 10,000 apps, ${(perTenant * 1000).toLocaleString('en')} audit events, generated in ${f(insertS)} s): status queries p50 ${f(out.scale.statusP50)} ms p99 ${f(out.scale.statusP99)} ms; audit verify ${f(verifyS)} s (${v.events.toLocaleString('en')} events OK)`);
+    }
     out.rss = { idleMb, underLoadMb };
     console.log(`5. RSS of bot + workers in one process: idle ${idleMb} MB, after benchmark 2 ${underLoadMb} MB`);
   } finally {

@@ -178,7 +178,9 @@ export async function startBot(o: BotOptions) {
     onResult: (e: ResultEvent) => inflight.delete(e.actionId),
   });
   const resultsWorker = createWorker(QUEUES.results, { redisUrl: o.services.redisUrl, prefix: o.prefix },
-    async (job: Job<ResultEvent>) => reporter(job.data), 1);
+    // Several at once (the reporter keeps each action's events in order): one at a time capped
+    // read-only throughput at one round of queries + a chat post per result.
+    async (job: Job<ResultEvent>) => reporter(job.data), 8);
   resultsWorker.on('failed', (job, err) => o.logger.error({ job: job?.id, err: err.message }, 'report.failed'));
   const sweeper = setInterval(() => {
     pipeline.expireDue().catch((err: unknown) => o.logger.error({ err: String(err) }, 'expiry.failed'));

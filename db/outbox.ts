@@ -81,10 +81,12 @@ export class OutboxRepo {
   }
 
   /** The fast path published this action itself: stamp its row unless a relay holds it (it will stamp it). */
-  async markPublished(actionId: string): Promise<void> {
-    await this.db.execute(sql`update outbox set published_at = now() where id in (
-      select id from outbox where action_id = ${actionId} and published_at is null for update skip locked)`);
-    await this.db.update(actions).set({ enqueuedAt: sql`now()` }).where(and(eq(actions.id, actionId), isNull(actions.enqueuedAt)));
+  async markPublished(actionId: string, at?: Date): Promise<void> {
+    // One statement: the outbox stamp (skipped while a relay holds the row) and the action's.
+    const enqueuedAt = at ? sql`${at.toISOString()}::timestamptz` : sql`now()`;
+    await this.db.execute(sql`with o as (update outbox set published_at = now() where id in (
+        select id from outbox where action_id = ${actionId} and published_at is null for update skip locked))
+      update actions set enqueued_at = ${enqueuedAt} where id = ${actionId} and enqueued_at is null`);
   }
 
   async pending(): Promise<number> {

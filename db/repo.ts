@@ -3,7 +3,7 @@
  * (`... WHERE status = 'pending'`) so two concurrent approvals, a retried job or a
  * redelivered event can each win at most once; callers read the returned row to know.
  */
-import { and, desc, eq, gt, inArray, isNull, lt } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { addToOutbox, OutboxRepo } from './outbox.ts';
 import { actions, apps, deployments, envVars, processedEvents, roles, sealedSecrets, tenants } from './schema/index.ts';
@@ -14,11 +14,29 @@ export type DeploymentRow = typeof deployments.$inferSelect;
 export type ActionStatus = 'pending' | 'approved' | 'running' | 'succeeded' | 'failed' | 'cancelled' | 'expired';
 export const TERMINAL: ActionStatus[] = ['succeeded', 'failed', 'cancelled', 'expired'];
 
+/** How long a tenant row seen by ensureTenant is taken as present without asking again. */
+const TENANT_KNOWN_MS = 60_000;
+const knownTenants = new WeakMap<Db, Map<string, number>>();
+
 export class Store {
   constructor(readonly db: Db) {}
 
+  /**
+   * Idempotent; remembered per database handle for a minute, so a busy tenant's messages do
+   * not each pay an INSERT. (A tenant deleted meanwhile is recreated on the first call after
+   * that; `forgetTenant` drops the memory at once.)
+   */
   async ensureTenant(id: string, platform: string): Promise<void> {
+    let known = knownTenants.get(this.db);
+    if (!known) knownTenants.set(this.db, (known = new Map()));
+    const now = Date.now();
+    if ((known.get(id) ?? 0) > now) return;
     await this.db.insert(tenants).values({ id, platform }).onConflictDoNothing();
+    known.set(id, now + TENANT_KNOWN_MS);
+  }
+
+  forgetTenant(id: string): void {
+    knownTenants.get(this.db)?.delete(id);
   }
 
   async getRole(tenantId: string, userId: string): Promise<string | undefined> {
@@ -109,19 +127,35 @@ export class Store {
     });
   }
 
-  /** A read-only action is created approved: the row and its outbox row in one transaction. */
+  /**
+   * A read-only action is created approved: the row and its outbox row in one statement (one
+   * implicit transaction: both or neither).
+   */
   async createApprovedAction(a: typeof actions.$inferInsert): Promise<ActionRow> {
-    return this.db.transaction(async (tx) => {
-      const [row] = await tx.insert(actions).values({ ...a, status: 'approved' }).returning();
-      await addToOutbox(tx, row!.tenantId, row!.id);
-      return row!;
-    });
+    const insert = this.db.insert(actions).values({ ...a, status: 'approved' }).returning({ id: actions.id, createdAt: actions.createdAt });
+    const res = await this.db.execute(sql`with a as ${insert},
+      o as (insert into outbox (tenant_id, action_id) select ${a.tenantId}, id from a on conflict do nothing)
+      select id, created_at from a`);
+    const [r] = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as Array<{ id: string; created_at: string | Date }>;
+    if (!r) throw new Error(`action ${a.id} was not created`);
+    return {
+      kind: a.kind, tenantId: a.tenantId, app: a.app ?? null, params: a.params, requestedBy: a.requestedBy, conversation: a.conversation,
+      environment: a.environment ?? null, expiresAt: a.expiresAt, decidedBy: a.decidedBy ?? null, decidedAt: a.decidedAt ?? null,
+      enqueuedAt: a.enqueuedAt ?? null, finishedAt: a.finishedAt ?? null, deploymentId: a.deploymentId ?? null, result: a.result ?? null,
+      reportedAt: a.reportedAt ?? null, id: r.id, status: 'approved', createdAt: new Date(r.created_at),
+    };
   }
 
   /** The reporter's once-only guard: true for the first caller; `releaseReport` undoes it when posting failed. */
   async claimReport(id: string, now: Date): Promise<boolean> {
-    const r = await this.db.update(actions).set({ reportedAt: now }).where(and(eq(actions.id, id), isNull(actions.reportedAt))).returning({ id: actions.id });
-    return r.length > 0;
+    return (await this.claimReportRow(id, undefined, now)) !== undefined;
+  }
+
+  /** claimReport that also returns the action (its conversation): the reporter's one query for a result. */
+  async claimReportRow(id: string, tenantId: string | undefined, now: Date): Promise<ActionRow | undefined> {
+    const [r] = await this.db.update(actions).set({ reportedAt: now })
+      .where(and(eq(actions.id, id), tenantId === undefined ? undefined : eq(actions.tenantId, tenantId), isNull(actions.reportedAt))).returning();
+    return r;
   }
 
   async releaseReport(id: string): Promise<void> {
@@ -136,8 +170,7 @@ export class Store {
 
   /** The fast path published the job itself: stamp the action and its outbox row (unless a relay holds the row; it stamps it). */
   async markEnqueued(id: string, now: Date): Promise<void> {
-    await this.db.update(actions).set({ enqueuedAt: now }).where(and(eq(actions.id, id), isNull(actions.enqueuedAt)));
-    await new OutboxRepo(this.db).markPublished(id);
+    await new OutboxRepo(this.db).markPublished(id, now);
   }
 
   /** Pending actions past their expiry become expired; returns them so the bot can say so. */

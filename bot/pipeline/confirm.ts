@@ -45,6 +45,9 @@ async function requireApp(store: Store, tenantId: string, name: string): Promise
 export async function resolveAction(store: Store, tenantId: string, intent: Intent, opts: { allowedRegistries?: readonly string[] } = {}): Promise<ResolvedAction> {
   const name = intent.app!;
   if (intent.action === 'deploy') {
+    // The allowlist is read beside the app (one round trip of latency, not two); unused for git sources.
+    const settings = store.tenantSettings(tenantId);
+    settings.catch(() => undefined);
     const existing = await store.getApp(tenantId, name);
     // A bare "deploy <app>" of an app built from git rebuilds its source (at its ref).
     const kept = (existing?.settings ?? {}) as { source?: string; ref?: string };
@@ -66,7 +69,7 @@ export async function resolveAction(store: Store, tenantId: string, intent: Inte
     }
     image ??= existing?.image;
     if (!image) throw new HoistError('app_not_found', `No app named ${name} yet; to create it say: deploy ${name} image <ref> [port <n>].`);
-    if (!registryAllowed(image, allowlistFrom(await store.tenantSettings(tenantId), opts.allowedRegistries))) {
+    if (!registryAllowed(image, allowlistFrom(await settings, opts.allowedRegistries))) {
       throw new HoistError('forbidden', `Images from ${imageRegistry(image)} are not allowed in this workspace; an admin can add that registry to the allowlist. Nothing was proposed.`);
     }
     return {
@@ -109,7 +112,7 @@ export function cardFor(action: Pick<ActionRow, 'id' | 'kind' | 'requestedBy' | 
   const details: string[] = [];
   if (r.image) details.push(`image: ${r.image}`);
   if (r.source) details.push(`source: ${displaySource(r.source)}${r.ref ? ` at ${r.ref}` : ' (default branch)'} (built by Hoist)`);
-  if (r.port !== undefined) details.push(`port: ${r.port} (published on a free host port)`);
+  if (r.port !== undefined) details.push(`port: ${r.port} (served on the app's stable host port)`);
   if (r.replicas !== undefined) details.push(`replicas: ${r.replicas}`);
   if (r.healthPath) details.push(`health check: GET ${r.healthPath} must answer 2xx/3xx`);
   if (r.deployment) details.push(`to deployment: ${r.deployment}`);

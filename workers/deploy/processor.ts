@@ -9,7 +9,7 @@
  * retried by BullMQ and fail on the last attempt.
  */
 import { DelayedError, UnrecoverableError } from 'bullmq';
-import type { ActionJob, ResultEvent } from '../contract/index.ts';
+import { WORKER_READS, type ActionJob, type ResultEvent } from '../contract/index.ts';
 import type { Sealer } from '../../db/crypto.ts';
 import type { DeployRepo } from '../../db/deploy-repo.ts';
 import type { ActionRow, Store } from '../../db/repo.ts';
@@ -130,7 +130,8 @@ export function createActionProcessor(d: ProcessorDeps) {
 
 async function finish(d: ProcessorDeps, action: ActionRow, status: 'succeeded' | 'failed', text: string) {
   const done = await d.store.transition(action.id, ['running', 'approved'], status, { finishedAt: d.clock.now(), result: text.slice(0, 2000) });
-  await d.store.purgeSealedSecrets(action.id);
+  // Reads (status, logs) are created approved with no sealed secrets: nothing to purge.
+  if (!WORKER_READS.has(action.kind as never)) await d.store.purgeSealedSecrets(action.id);
   if (done) await d.audit.append({ tenantId: action.tenantId, type: `action.${status}`, actionId: action.id, data: { kind: action.kind } });
   // Published even when another attempt already finished the row: the result job id dedupes it.
   await d.results.publish({ actionId: action.id, tenantId: action.tenantId, kind: 'result', status, text, seq: 0 });
