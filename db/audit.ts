@@ -21,10 +21,10 @@
  * Appends take a per-tenant advisory lock so concurrent writers never fork the chain.
  */
 import { createHash } from 'node:crypto';
-import { and, asc, desc, eq, lt, lte, sql } from 'drizzle-orm';
+import { and, desc, eq, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
-import { isPseudonym, type Keyring, type Sealer } from './crypto.ts';
-import { auditCheckpoints, auditEvents, auditHeads, tenantKeys } from './schema/index.ts';
+import type { Keyring, Sealer } from './crypto.ts';
+import { auditCheckpoints, auditEvents, auditHeads } from './schema/index.ts';
 
 export const GENESIS = '0'.repeat(64);
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -86,7 +86,7 @@ export function eventHashV2(prevHash: string, e: {
  * canonical({v: 2, tenantId, seq, type, actionId, actorRef, dataDigest, createdAt}) written out
  * directly, keys in sorted order (the same string, without building and sorting an object).
  */
-function eventHashV2Iso(prevHash: string, e: { tenantId: string; seq: number; type: string; actionId: string | null; actorRef: string | null; dataDigest: string }, createdAt: string): string {
+export function eventHashV2Iso(prevHash: string, e: { tenantId: string; seq: number; type: string; actionId: string | null; actorRef: string | null; dataDigest: string }, createdAt: string): string {
   const f = (k: string, v: unknown, sep: string) => (v === undefined ? '' : `${sep}"${k}":${typeof v === 'object' && v !== null ? canonical(v) : JSON.stringify(v)}`);
   let body = '{';
   const parts: Array<[string, unknown]> = [['actionId', e.actionId], ['actorRef', e.actorRef], ['createdAt', createdAt], ['dataDigest', e.dataDigest],
@@ -101,7 +101,7 @@ function eventHashV2Iso(prevHash: string, e: { tenantId: string; seq: number; ty
   return createHash('sha256').update(prevHash).update('|').update(body).digest('hex');
 }
 
-const headMessage = (tenantId: string, seq: number, hash: string) => `${tenantId}|${seq}|${hash}`;
+export const headMessage = (tenantId: string, seq: number, hash: string) => `${tenantId}|${seq}|${hash}`;
 
 export const lockAudit = (tx: Tx, tenantId: string) => tx.execute(sql`select pg_advisory_xact_lock(hashtext(${'audit:' + tenantId}))`);
 
@@ -256,7 +256,7 @@ function chainRows(prev: Head, batch: PendingEvent[]) {
 const headSig = (sealer: Sealer | undefined, tenantId: string, h: Head) =>
   sealer ? sealer.keyring.sign('audit-head', headMessage(tenantId, h.seq, h.hash)) : { kid: null, mac: null };
 
-function rowsOf<T>(res: unknown): T[] {
+export function rowsOf<T>(res: unknown): T[] {
   if (Array.isArray(res)) return res as T[];
   return ((res as { rows?: T[] }).rows ?? []);
 }
@@ -317,154 +317,7 @@ export async function resignAudit(db: Db, keyring: Keyring): Promise<{ resigned:
   return { resigned, invalid };
 }
 
-export interface VerifyResult {
-  ok: boolean;
-  tenants: number;
-  events: number;
-  /** Events whose raw actor could not be checked against its pseudonym (verify ran without keys). */
-  unchecked?: number;
-  /** The first bad event, when not ok. */
-  firstBad?: { tenantId: string; seq: number; id: number; reason: string };
-}
-
-/**
- * Recomputes every chain (or one tenant's) from its latest checkpoint to its head. With a
- * Sealer, checkpoint and head MACs and raw actors are checked too; without one, links and
- * hashes only.
- *
- * Speed (1 M events): heads and checkpoints are read once for all tenants, events in large
- * keyset pages with the next page fetched while the current one is hashed, and several
- * tenants (independent chains) are verified at once so PostgreSQL and the hashing overlap.
- * The answer is the same as verifying tenant by tenant in order: the first bad event of the
- * first bad tenant, with the events counted before it.
- */
-export async function verifyAudit(db: Db, tenantId?: string, sealer?: Sealer, opts: { parallel?: number; pageSize?: number } = {}): Promise<VerifyResult> {
-  const tenantIds = tenantId ? [tenantId] : [...new Set([
-    ...(await db.selectDistinct({ t: auditEvents.tenantId }).from(auditEvents)).map((r) => r.t),
-    ...(await db.select({ t: auditHeads.tenantId }).from(auditHeads)).map((r) => r.t),
-  ])].sort();
-  const heads = new Map((await db.select().from(auditHeads).where(tenantId ? eq(auditHeads.tenantId, tenantId) : undefined)).map((h) => [h.tenantId, h]));
-  const checkpoints = new Map<string, typeof auditCheckpoints.$inferSelect>();
-  for (const c of await db.select().from(auditCheckpoints).where(tenantId ? eq(auditCheckpoints.tenantId, tenantId) : undefined).orderBy(asc(auditCheckpoints.seq))) {
-    checkpoints.set(c.tenantId, c); // ascending: the latest checkpoint of each tenant wins
-  }
-  const parallel = Math.max(1, opts.parallel ?? 4);
-  const pageSize = opts.pageSize ?? 20_000;
-  const results: Array<TenantVerdict | undefined> = new Array(tenantIds.length);
-  let next = 0;
-  let firstBadAt = Infinity;
-  const lane = async () => {
-    for (;;) {
-      const i = next++;
-      // Past a failure, later tenants cannot change the answer.
-      if (i >= tenantIds.length || i > firstBadAt) return;
-      const t = tenantIds[i]!;
-      const v = await verifyTenant(db, t, heads.get(t), checkpoints.get(t), sealer, pageSize);
-      results[i] = v;
-      if (v.bad) firstBadAt = Math.min(firstBadAt, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(parallel, tenantIds.length) }, lane));
-  let events = 0;
-  let unchecked = 0;
-  for (const v of results) {
-    if (!v) break;
-    events += v.events;
-    unchecked += v.unchecked;
-    if (v.bad) return { ok: false, tenants: tenantIds.length, events, unchecked, firstBad: v.bad };
-  }
-  return { ok: true, tenants: tenantIds.length, events, unchecked };
-}
-
-interface TenantVerdict { events: number; unchecked: number; bad?: NonNullable<VerifyResult['firstBad']> }
-interface EventRow {
-  id: number; seq: number; type: string; action_id: string | null; actor: string | null; actor_ref: string | null;
-  data: unknown; data_digest: string | null; created_at: string | Date; prev_hash: string; hash: string;
-}
-
-async function verifyTenant(db: Db, t: string, head: typeof auditHeads.$inferSelect | undefined, cp: typeof auditCheckpoints.$inferSelect | undefined,
-  sealer: Sealer | undefined, pageSize: number): Promise<TenantVerdict> {
-  let events = 0;
-  let unchecked = 0;
-  const keyring = sealer?.keyring;
-  const fail = (seq: number, id: number, reason: string): TenantVerdict => ({ events, unchecked, bad: { tenantId: t, seq, id, reason } });
-  if (cp && keyring && !keyring.get(cp.kid)) return fail(cp.seq, 0, `the retention checkpoint is signed by master key ${cp.kid}, which is not configured`);
-  if (cp && keyring && !keyring.check('audit-checkpoint', headMessage(t, cp.seq, cp.hash), cp.kid, cp.mac)) {
-    return fail(cp.seq, 0, 'the retention checkpoint signature is invalid: the checkpoint was forged or edited');
-  }
-  // The head was read first: an append commits its rows and the head together, so every row up
-  // to the head's seq is visible now; rows appended while we verify are beyond it and not judged.
-  let prev = cp?.hash ?? GENESIS;
-  let expectedSeq = (cp?.seq ?? 0) + 1;
-  let lastId = 0;
-  let lastV2 = false;
-  const page = async (after: number) => rowsOf<EventRow>(await db.execute(sql`
-    select id::float8 as id, seq::float8 as seq, type, action_id, actor, actor_ref, data, data_digest, created_at, prev_hash, hash
-    from audit_events where tenant_id = ${t} and seq > ${after} ${head ? sql`and seq <= ${head.seq}` : sql``}
-    order by seq limit ${pageSize}`));
-  let pending: Promise<EventRow[]> | undefined = page(cp?.seq ?? 0);
-  while (pending) {
-    const rows: EventRow[] = await pending;
-    // Fetch the next page while this one is hashed.
-    pending = rows.length === pageSize ? page(Number(rows[rows.length - 1]!.seq)) : undefined;
-    pending?.catch(() => undefined);
-    for (const r of rows) {
-      const seq = Number(r.seq);
-      const id = Number(r.id);
-      events++;
-      if (seq !== expectedSeq) return fail(seq, id, `expected seq ${expectedSeq}, found ${seq}: an event is missing or was inserted`);
-      if (r.prev_hash !== prev) return fail(seq, id, 'prev_hash does not match the previous event: an event was removed, inserted or edited');
-      const createdAt = r.created_at instanceof Date ? r.created_at : new Date(r.created_at);
-      if (r.data_digest === null) {
-        const row = { tenantId: t, seq, type: r.type, actionId: r.action_id, actor: r.actor, data: r.data, createdAt };
-        if (eventHash(prev, row) !== r.hash) return fail(seq, id, 'hash does not match the row: the event was edited');
-      } else {
-        if (!isErased(r.data) && digestOf(r.data) !== r.data_digest) return fail(seq, id, 'data does not match its digest: the event was edited');
-        const row = { tenantId: t, seq, type: r.type, actionId: r.action_id, actorRef: r.actor_ref, dataDigest: r.data_digest };
-        if (eventHashV2Iso(prev, row, createdAt.toISOString()) !== r.hash) return fail(seq, id, 'hash does not match the row: the event was edited');
-        // The common cases need no key: no actor, or the raw actor equal to its ref.
-        if (!(r.actor === null && r.actor_ref === null) && r.actor !== r.actor_ref) {
-          const actorBad = await actorMismatch(t, r.actor, r.actor_ref, sealer);
-          if (actorBad === 'unchecked') unchecked++;
-          else if (actorBad) return fail(seq, id, `${actorBad}: the event was edited`);
-        }
-      }
-      prev = r.hash;
-      lastId = id;
-      lastV2 = r.data_digest !== null;
-      expectedSeq++;
-    }
-  }
-  const lastSeq = expectedSeq - 1;
-  if (!head) {
-    if (lastSeq > 0) return fail(lastSeq, lastId, 'the chain has no head record: it was deleted');
-    return { events, unchecked };
-  }
-  if (head.seq !== lastSeq || head.hash !== prev) {
-    return fail(Math.min(head.seq, lastSeq + 1), lastId, `the chain ends at seq ${lastSeq} but its head says seq ${head.seq}: events were truncated from the tail or the head was edited`);
-  }
-  if (keyring) {
-    if (head.kid && head.mac) {
-      if (!keyring.get(head.kid)) return fail(head.seq, lastId, `the head is signed by master key ${head.kid}, which is not configured (HOIST_MASTER_KEY_PREVIOUS?)`);
-      if (!keyring.check('audit-head', headMessage(t, head.seq, head.hash), head.kid, head.mac)) {
-        return fail(head.seq, lastId, 'the head signature is invalid: the head was forged or edited');
-      }
-    } else if (lastV2 && (await db.select({ v: tenantKeys.version }).from(tenantKeys).where(eq(tenantKeys.tenantId, t)).limit(1)).length) {
-      // New appends for a tenant with key material always sign the head (only heads backfilled
-      // by migration 0004 over legacy v1 rows are unsigned): an unsigned one was rewritten.
-      return fail(head.seq, lastId, 'the head is not signed: it was rewritten');
-    }
-  }
-  return { events, unchecked };
-}
-
-async function actorMismatch(tenantId: string, actor: string | null, actorRef: string | null, sealer?: Sealer): Promise<string | 'unchecked' | undefined> {
-  if (actor === null) return actorRef === null ? undefined : 'actor was removed';
-  if (actor === actorRef) return undefined;
-  if (actorRef === null || !isPseudonym(actorRef)) return 'actor does not match actor_ref';
-  if (!sealer) return 'unchecked';
-  return (await sealer.pseudonym(tenantId, actor)) === actorRef ? undefined : 'actor does not match its pseudonym';
-}
+export { verifyAudit, type VerifyResult } from './audit-verify.ts';
 
 /** The AuditLog port (bot/core/ports.ts) over this table. */
 export function createAuditLog(db: Db, clock: { now(): Date }, sealer?: Sealer) {
