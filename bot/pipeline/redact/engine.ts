@@ -8,7 +8,7 @@
  * Cost model: one trigger-table pass over the text, detector work only at triggers,
  * one Wu–Manber pass for propagation, and idempotence rounds that rescan only lines
  * holding a new placeholder and, of those, only lines where some trigger still starts
- * outside a placeholder. The output is built once from an array of slices.
+ * outside a placeholder. The output is built by concatenation (flattened once when read).
  */
 import type { Detector, ScanContext } from './detector.ts';
 import { DETECTORS } from './detectors/index.ts';
@@ -24,7 +24,20 @@ const FINISHERS = DETECTORS.filter((d) => d.finish !== undefined);
 
 export const DETECTOR_KINDS: readonly string[] = [...new Set(DETECTORS.flatMap((d: Detector) => d.kinds))];
 
-function collect(text: string, stopAtFirst: boolean): Candidate[] {
+/**
+ * The same text as one sequential string. Slices of a longer string (what callers and
+ * `normalize` often pass) make every `charCodeAt` in the detectors go through an
+ * indirection; a join of two halves copies the chars once (~0.7 ms per MB) and the
+ * char loops then run ~1.5× faster on dense input.
+ */
+function sequential(text: string): string {
+  if (text.length < 4096) return text;
+  const mid = text.length >> 1;
+  return [text.slice(0, mid), text.slice(mid)].join('');
+}
+
+function collect(input: string, stopAtFirst: boolean): Candidate[] {
+  const text = sequential(input);
   const guarded = placeholderSpans(text);
   const found: Candidate[] = [];
   const ctx: ScanContext = {
@@ -106,20 +119,21 @@ export function detect(input: string): Detection {
 
 /** `input` with every span replaced by ROUND_PLACEHOLDER, and where each placeholder starts in it. */
 function substitute(input: string, spans: readonly Span[]): { text: string; outStarts: Int32Array } {
-  const parts: string[] = [];
+  // `+=` (flattened once on first read) beats `parts.join` several-fold with many spans.
+  let text = '';
   const outStarts = new Int32Array(spans.length);
   let last = 0;
   let len = 0;
   for (let i = 0; i < spans.length; i++) {
     const s = spans[i] as Span;
-    parts.push(input.slice(last, s.start), ROUND_PLACEHOLDER);
+    text += input.slice(last, s.start) + ROUND_PLACEHOLDER;
     len += s.start - last;
     outStarts[i] = len;
     len += ROUND_PLACEHOLDER.length;
     last = s.end;
   }
-  parts.push(input.slice(last));
-  return { text: parts.join(''), outStarts };
+  text += input.slice(last);
+  return { text, outStarts };
 }
 
 /** Whole lines of `out` that contain a placeholder, merged when adjacent: flat [start, end) pairs. */
@@ -130,7 +144,9 @@ function touchedLines(out: string, outStarts: Int32Array): number[] {
     const outStart = outStarts[i] as number;
     const k = windows.length;
     if (k > 0 && outStart < (windows[k - 1] as number)) continue;
-    const start = out.lastIndexOf('\n', outStart - 1) + 1;
+    // A char loop: `lastIndexOf` is a runtime call, costly once per placeholder.
+    let start = outStart;
+    while (start > 0 && out.charCodeAt(start - 1) !== 10) start--;
     const nl = out.indexOf('\n', outStart + L);
     const end = nl === -1 ? out.length : nl;
     if (k > 0 && start <= (windows[k - 1] as number)) windows[k - 1] = end;
@@ -174,12 +190,24 @@ export function render(input: string, detection: Detection, withFindings: boolea
   if (spans.length === 0) return { text: input, findings };
   // Per distinct value: its number and the last placeholder built for it (kinds rarely differ).
   const numbers = new Map<string, { n: number; kind: string; placeholder: string }>();
-  const parts: string[] = [];
+  let text = '';
   let last = 0;
+  // Runs of one value (a message stuffed with one key) reuse the previous value and entry:
+  // no slice and no map lookup per span.
+  let prevValue = '';
+  let prevEntry: { n: number; kind: string; placeholder: string } | undefined;
   for (const s of spans) {
-    const value = input.slice(s.start, s.end);
-    const key = strip ? value.replace(INVISIBLE_G, '') : value;
-    let entry = numbers.get(key);
+    let value: string;
+    let entry: { n: number; kind: string; placeholder: string } | undefined;
+    let key = '';
+    if (prevEntry !== undefined && s.end - s.start === prevValue.length && input.startsWith(prevValue, s.start)) {
+      value = prevValue;
+      entry = prevEntry;
+    } else {
+      value = input.slice(s.start, s.end);
+      key = strip ? value.replace(INVISIBLE_G, '') : value;
+      entry = numbers.get(key);
+    }
     if (entry === undefined) {
       const n = numbers.size + 1;
       entry = { n, kind: s.kind, placeholder: `⟦secret:${n}:${s.kind}⟧` };
@@ -188,11 +216,13 @@ export function render(input: string, detection: Detection, withFindings: boolea
       entry.kind = s.kind;
       entry.placeholder = `⟦secret:${entry.n}:${s.kind}⟧`;
     }
+    prevValue = value;
+    prevEntry = entry;
     const placeholder = entry.placeholder;
-    parts.push(input.slice(last, s.start), placeholder);
+    text += input.slice(last, s.start) + placeholder;
     last = s.end;
     if (withFindings) findings.push({ start: s.start, end: s.end, type: s.kind, value, placeholder });
   }
-  parts.push(input.slice(last));
-  return { text: parts.join(''), findings };
+  text += input.slice(last);
+  return { text, findings };
 }

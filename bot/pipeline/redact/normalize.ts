@@ -5,7 +5,6 @@
  * placeholder swallows the invisible characters along with the secret.
  */
 const INVISIBLE = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/;
-const INVISIBLE_G = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]+/g;
 
 export interface Normalized {
   readonly text: string;
@@ -13,21 +12,32 @@ export interface Normalized {
   readonly map: Int32Array | null;
 }
 
+function isInvisible(c: number): boolean {
+  return c === 0x00ad || c === 0x180e || (c >= 0x200b && c <= 0x200f) || (c >= 0x202a && c <= 0x202e) ||
+    (c >= 0x2060 && c <= 0x2064) || c === 0xfeff;
+}
+
+const CHUNK = 8192;
+
 export function normalize(input: string): Normalized {
   if (!INVISIBLE.test(input)) return { text: input, map: null };
-  const map = new Int32Array(input.length);
-  let out = '';
-  let n = 0;
-  let last = 0;
-  INVISIBLE_G.lastIndex = 0;
-  for (let m = INVISIBLE_G.exec(input); m !== null; m = INVISIBLE_G.exec(input)) {
-    out += input.slice(last, m.index);
-    for (let i = last; i < m.index; i++) map[n++] = i;
-    last = m.index + m[0].length;
+  // One char loop: kept code units go to a buffer decoded in chunks (no per-run slices
+  // or regex match objects, which dominate on text dense with invisible chars).
+  const n = input.length;
+  const map = new Int32Array(n);
+  const units = new Uint16Array(n);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const c = input.charCodeAt(i);
+    if (c >= 0x00ad && isInvisible(c)) continue;
+    units[k] = c;
+    map[k++] = i;
   }
-  out += input.slice(last);
-  for (let i = last; i < input.length; i++) map[n++] = i;
-  return { text: out, map: map.subarray(0, n) };
+  const parts: string[] = [];
+  for (let off = 0; off < k; off += CHUNK) {
+    parts.push(String.fromCharCode.apply(null, units.subarray(off, Math.min(off + CHUNK, k)) as unknown as number[]));
+  }
+  return { text: parts.join(''), map: map.subarray(0, k) };
 }
 
 /** Maps a half-open span of the normalized text to the original input. */

@@ -32,7 +32,24 @@ const YOUR_X = /^(?:your|my|the|some|insert|enter|put|add|replace)[-_ .]?\w*(?:k
 const EXAMPLE = /EXAMPLE(?:KEY)?$|^(?:fake|dummy|test|sample|example)[-_]/i;
 const ELLIPSIS = /\.\.\.|…/;
 
+// isPlaceholderValue is pure and messages repeat values (`Password=a;` ×90k), so answers
+// are cached; bounded, and cleared when full so a stream of distinct values stays cheap.
+const placeholderCache = new Map<string, boolean>();
+const PLACEHOLDER_CACHE_MAX = 4096;
+
 export function isPlaceholderValue(raw: string): boolean {
+  // Long values are rarely repeated and cost more to hash; only short ones are cached.
+  if (raw.length > 64) return isPlaceholderValueUncached(raw);
+  let r = placeholderCache.get(raw);
+  if (r === undefined) {
+    r = isPlaceholderValueUncached(raw);
+    if (placeholderCache.size >= PLACEHOLDER_CACHE_MAX) placeholderCache.clear();
+    placeholderCache.set(raw, r);
+  }
+  return r;
+}
+
+function isPlaceholderValueUncached(raw: string): boolean {
   const v = raw.trim();
   if (v.length === 0) return true;
   if (SAME_CHAR.test(v) || MASK.test(v)) return true;
@@ -114,9 +131,23 @@ export function looksRandom(v: string, minLen = 16): boolean {
   return c.upper && c.lower && v.length >= 24 && h >= 3.8;
 }
 
+const fakeTokenCache = new Map<string, boolean>();
+
 /** Vendor token bodies made of one repeated char or a tiny alphabet (`sk_live_xxxx…`). */
 export function looksFakeToken(body: string): boolean {
   if (body.length < 8) return false;
+  // Pure, and a message stuffed with one key id asks about the same body over and over.
+  if (body.length > 64) return looksFakeTokenUncached(body);
+  let r = fakeTokenCache.get(body);
+  if (r === undefined) {
+    r = looksFakeTokenUncached(body);
+    if (fakeTokenCache.size >= PLACEHOLDER_CACHE_MAX) fakeTokenCache.clear();
+    fakeTokenCache.set(body, r);
+  }
+  return r;
+}
+
+function looksFakeTokenUncached(body: string): boolean {
   if (SAME_CHAR.test(body) || /EXAMPLE/.test(body)) return true;
   return shannonEntropy(body) < 2.5;
 }

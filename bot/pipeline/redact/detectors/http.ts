@@ -3,7 +3,7 @@
  * URLs and connection strings. For URLs only the password is replaced, so
  * `postgres://app:⟦secret:1:postgres_url_password⟧@db:5432/app` still reads as a URL.
  */
-import { PRIORITY, regexRule, type Detector } from '../detector.ts';
+import { PRIORITY, regexRule, type Detector, type ScanContext } from '../detector.ts';
 import { contextRule } from '../context-rule.ts';
 import { charClasses, isCodeReference, isPlaceholderValue, looksRandom } from '../values.ts';
 
@@ -35,6 +35,132 @@ function urlKind(scheme: string): string {
   for (const [re, kind] of URL_KIND) if (re.test(s)) return kind;
   return 'url_password';
 }
+
+// ---- connection_string_password -------------------------------------------------------
+// Equivalent of the sticky regex (kept for reference; the scan below is a hand-written
+// matcher with the same result, since texts dense with `Password=a;` made the regex, its
+// named groups and match objects the cost of the whole message):
+//   /(?<![A-Za-z0-9_\-.])(?:password|pwd)[ \t]{0,4}=[ \t]{0,4}(?:\{(?<s1>[^}\r\n]{1,256})\}|'(?<s2>[^'\r\n]{1,256})'
+//    |"(?<s3>[^"\r\n]{1,256})"|(?<s4>[^;\s"'{=](?:[^;\r\n"'=]{0,254}[^;\s"'=])?)(?=[ \t]*(?:;|["'\r\n]|$)))/i
+// The secret is s1…s3 (quoted: the match ends one char after it) or s4 (the match ends with it).
+
+/** JS `\s`. */
+function isJsSpace(c: number): boolean {
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
+    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+const isBlankTab = (c: number): boolean => c === 32 || c === 9;
+
+function isConnLeadWordChar(c: number): boolean {
+  return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 45 || c === 46;
+}
+
+/** Lower-cased `word` starts at `at` of `text` (ASCII case-insensitively). */
+function wordAt(text: string, at: number, word: string): boolean {
+  if (at + word.length > text.length) return false;
+  for (let j = 0; j < word.length; j++) {
+    const c = text.charCodeAt(at + j);
+    if ((c >= 65 && c <= 90 ? c | 0x20 : c) !== word.charCodeAt(j)) return false;
+  }
+  return true;
+}
+
+/** Lookahead `(?=[ \t]*(?:;|["'\r\n]|$))` at `q`. */
+function connTerminatorAt(text: string, q: number): boolean {
+  const n = text.length;
+  while (q < n && isBlankTab(text.charCodeAt(q))) q++;
+  if (q === n) return true;
+  const c = text.charCodeAt(q);
+  return c === 59 || c === 34 || c === 39 || c === 13 || c === 10;
+}
+
+/** Closing `close` after a run of 1…256 chars outside {close, \r, \n} from `from`: its index, or -1. */
+function connQuotedClose(text: string, from: number, close: number): number {
+  const n = text.length;
+  let i = from;
+  while (i < n && i - from < 256) {
+    const c = text.charCodeAt(i);
+    if (c === close || c === 13 || c === 10) break;
+    i++;
+  }
+  return i > from && i < n && text.charCodeAt(i) === close ? i : -1;
+}
+
+const CONN_NEXT_PAIR = /^[ \t]*;[ \t]*[A-Za-z][A-Za-z ]{0,30}=/;
+const CONN_PREV_PAIR = /[A-Za-z][A-Za-z ]{0,30}=[^;\r\n]{0,256};[ \t]*$/;
+const CONN_KIND = 'connection_string_password';
+const CONN_SKIP = `skip:${CONN_KIND}`;
+
+function connAccept(v: string, bare: boolean, matchStart: number, matchEnd: number, text: string): boolean {
+  if (isPlaceholderValue(v) || (bare && isCodeReference(v))) return false;
+  // Connection-string shape: another `Name=value;` pair right before or right after.
+  if (CONN_NEXT_PAIR.test(text.slice(matchEnd, matchEnd + 40))) return true;
+  return CONN_PREV_PAIR.test(text.slice(Math.max(0, matchStart - 300), matchStart));
+}
+
+function scanConnectionString(ctx: ScanContext, at: number): void {
+  // As regexRule: a trigger inside the previous match's text cannot start a new secret.
+  if (at < ((ctx.memo.get(CONN_SKIP) as number | undefined) ?? -1)) return;
+  const text = ctx.text;
+  const n = text.length;
+  if (at > 0 && isConnLeadWordChar(text.charCodeAt(at - 1))) return;
+  let i: number;
+  if (wordAt(text, at, 'password')) i = at + 8;
+  else if (wordAt(text, at, 'pwd')) i = at + 3;
+  else return;
+  for (let k = 0; k < 4 && i < n && isBlankTab(text.charCodeAt(i)); k++) i++;
+  if (i >= n || text.charCodeAt(i) !== 61) return;
+  i++;
+  for (let k = 0; k < 4 && i < n && isBlankTab(text.charCodeAt(i)); k++) i++;
+  if (i >= n) return;
+  const c = text.charCodeAt(i);
+  let start: number;
+  let end: number;
+  let matchEnd: number;
+  let bare = false;
+  if (c === 123 || c === 39 || c === 34) {
+    const close = connQuotedClose(text, i + 1, c === 123 ? 125 : c);
+    if (close === -1) return;
+    start = i + 1;
+    end = close;
+    matchEnd = close + 1;
+  } else {
+    if (c === 59 || c === 61 || isJsSpace(c)) return;
+    // s4: the first char, then a run of chars outside [;\r\n"'=] (at most 255), whose
+    // last char must be outside [;\s"'=] and be followed by `[ \t]*` and a terminator.
+    // Inside the run only blanks can precede a terminator, so the lookahead holds at an
+    // end q iff the run is blank from q on and holds at the run's end; the longest such
+    // q wins (or the first char alone, when the whole rest of the run is blank).
+    let run = i + 1;
+    while (run < n && run - i <= 255) {
+      const d = text.charCodeAt(run);
+      if (d === 59 || d === 13 || d === 10 || d === 34 || d === 39 || d === 61) break;
+      run++;
+    }
+    if (!connTerminatorAt(text, run)) return;
+    let t = run;
+    while (t > i + 1 && isBlankTab(text.charCodeAt(t - 1))) t--;
+    if (t > i + 1 && isJsSpace(text.charCodeAt(t - 1))) return;
+    end = t;
+    start = i;
+    matchEnd = end;
+    bare = true;
+  }
+  ctx.memo.set(CONN_SKIP, matchEnd);
+  const v = text.slice(start, end);
+  if (!connAccept(v, bare, at, matchEnd, text)) return;
+  ctx.emit(start, end, CONN_KIND, PRIORITY.url);
+}
+
+const connectionStringDetector: Detector = {
+  id: CONN_KIND,
+  kinds: [CONN_KIND],
+  triggers: ['password', 'pwd'],
+  caseSensitive: false,
+  scan: scanConnectionString,
+};
 
 export const httpDetectors: readonly Detector[] = [
   regexRule({
@@ -110,19 +236,5 @@ export const httpDetectors: readonly Detector[] = [
     accept: (v) => !isPlaceholderValue(v),
   }),
   // ADO.NET / ODBC: `Server=…;User Id=…;Password=…;` — values may contain spaces up to `;`.
-  regexRule({
-    id: 'connection_string_password',
-    kinds: ['connection_string_password'],
-    triggers: ['password', 'pwd'],
-    re: /(?<![A-Za-z0-9_\-.])(?:password|pwd)[ \t]{0,4}=[ \t]{0,4}(?:\{(?<s1>[^}\r\n]{1,256})\}|'(?<s2>[^'\r\n]{1,256})'|"(?<s3>[^"\r\n]{1,256})"|(?<s4>[^;\s"'{=](?:[^;\r\n"'=]{0,254}[^;\s"'=])?)(?=[ \t]*(?:;|["'\r\n]|$)))/i,
-    priority: PRIORITY.url,
-    tail: (m) => (m.groups?.['s4'] === undefined ? 1 : 0),
-    accept: (v, m, text) => {
-      if (isPlaceholderValue(v) || (m.groups?.['s4'] !== undefined && isCodeReference(v))) return false;
-      // Connection-string shape: another `Name=value;` pair right before or right after.
-      const end = m.index + m[0].length;
-      if (/^[ \t]*;[ \t]*[A-Za-z][A-Za-z ]{0,30}=/.test(text.slice(end, end + 40))) return true;
-      return /[A-Za-z][A-Za-z ]{0,30}=[^;\r\n]{0,256};[ \t]*$/.test(text.slice(Math.max(0, m.index - 300), m.index));
-    },
-  }),
+  connectionStringDetector,
 ];
