@@ -77,6 +77,15 @@ describe('SwarmDeployer', () => {
     expect(e).toBeInstanceOf(HoistError);
     expect((e as HoistError).code).toBe('rollout_unhealthy');
     expect((e as HoistError).userMessage).toMatch(/Swarm rolled it back/);
-    expect(await get(port)).toContain('demo 2');
+    // Ports are published per task here (no routing mesh in this sandbox): when the rollback
+    // replaces the task, the old version may come back on a new port — ask status where.
+    let page = '';
+    for (let i = 0; i < 30 && !page.includes('demo 2'); i++) {
+      const live = (await swarm.status(tenant, 'web')).filter((r) => r.state === 'running' && r.hostPort);
+      for (const r of live) page = await get(r.hostPort!).catch(() => '');
+      if (!page.includes('demo 2')) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(page).toContain('demo 2');
+    expect((await swarm.status(tenant, 'web')).filter((r) => r.state === 'running').every((r) => r.deploymentId === 's2')).toBe(true);
   });
 });
