@@ -8,7 +8,8 @@ import { HoistError } from '../core/errors.ts';
 
 export const REDIS_MISSING = 'redis-server is not installed: install it (apt-get install -y redis-server) or set REDIS_URL=redis://host:6379';
 
-async function freePort(): Promise<number> {
+/** A free TCP port on loopback (the OS picks it; released before we use it). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);

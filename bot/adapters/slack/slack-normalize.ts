@@ -54,16 +54,23 @@ function build(tenant: string, user: string, eventId: string, text: string, conv
   return { kind: 'message', msg, command: commandOf(text) };
 }
 
-/** `app_mention` in a channel: answered in a thread on the mention (or the thread it is in). */
-export function normalizeMention(body: unknown, me: BotIdentity, now: Date): Normalized {
+/** The fields every event callback must carry; undefined when any is missing (malformed). */
+function envelope(body: unknown) {
   const b = obj(body);
   const e = obj(b?.event);
   const team = str(b?.team_id);
   const eventId = str(b?.event_id);
   const channel = str(e?.channel);
-  const user = str(e?.user);
   const ts = str(e?.ts);
-  if (!b || !e || !team || !eventId || !channel || !ts) return { kind: 'ignore', reason: 'malformed app_mention' };
+  if (!b || !e || !team || !eventId || !channel || !ts) return undefined;
+  return { e, team, eventId, channel, ts, user: str(e.user) };
+}
+
+/** `app_mention` in a channel: answered in a thread on the mention (or the thread it is in). */
+export function normalizeMention(body: unknown, me: BotIdentity, now: Date): Normalized {
+  const env = envelope(body);
+  if (!env) return { kind: 'ignore', reason: 'malformed app_mention' };
+  const { e, team, eventId, channel, ts, user } = env;
   if (e.bot_id || !user || user === me.botUserId) return { kind: 'ignore', reason: 'from a bot' };
   // DMs arrive as message.im; a mention there would otherwise be handled twice.
   if (channel.startsWith('D')) return { kind: 'ignore', reason: 'mention in a DM' };
@@ -77,14 +84,9 @@ export function normalizeMention(body: unknown, me: BotIdentity, now: Date): Nor
  * Messages that mention Hoist are left to `app_mention`, so nothing is handled twice.
  */
 export function normalizeMessage(body: unknown, me: BotIdentity, now: Date): Normalized {
-  const b = obj(body);
-  const e = obj(b?.event);
-  const team = str(b?.team_id);
-  const eventId = str(b?.event_id);
-  const channel = str(e?.channel);
-  const user = str(e?.user);
-  const ts = str(e?.ts);
-  if (!b || !e || !team || !eventId || !channel || !ts) return { kind: 'ignore', reason: 'malformed message' };
+  const env = envelope(body);
+  if (!env) return { kind: 'ignore', reason: 'malformed message' };
+  const { e, team, eventId, channel, ts, user } = env;
   const subtype = str(e.subtype);
   if (subtype && subtype !== 'thread_broadcast' && subtype !== 'file_share') return { kind: 'ignore', reason: `subtype ${subtype}` };
   if (e.bot_id || (me.botId && e.bot_id === me.botId) || !user || user === me.botUserId) return { kind: 'ignore', reason: 'from a bot' };
