@@ -69,7 +69,7 @@ class TimingAdapter implements ChatAdapter {
 
 export interface HoistBench {
   ack: { hoistP50: number; hoistP99: number; bareP50: number; bareP99: number; requests: number; non200: number };
-  pipeline: { p50: number; p99: number; conversations: number; messages: number };
+  pipeline: { p50: number; p99: number; conversations: number; messages: number; openP50?: number; openP99?: number; openRate?: number };
   status: { hoistPerS: number; rawPerS: number; n: number; noDockerPerS: number; dockerListPerS: number };
   scale: { tenants: number; apps: number; auditEvents: number; statusP99: number; statusP50: number; verifyS: number; insertS: number };
   rss: { idleMb: number; underLoadMb: number };
@@ -185,6 +185,32 @@ export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<H
       }
     }));
     console.log(`2b. same, one tenant per conversation: p50 ${f(pct(lat2, 50))} ms p99 ${f(pct(lat2, 99))} ms`);
+    // 2c. Open loop: 50 conversations live at once, each a person sending their next message
+    // after reading the card (think time exponential, mean HOIST_BENCH_THINK_MS, default 1 s):
+    // latency at a conversation load, not at saturation. 2 and 2b (zero think time) measure
+    // the saturated box, where by Little's law p50 ≈ 50 / throughput.
+    const think = Number(process.env.HOIST_BENCH_THINK_MS ?? 1000);
+    const lat3: number[] = [];
+    const tOpen = performance.now();
+    await Promise.all(Array.from({ length: convs }, async (_, c) => {
+      await sleep(Math.random() * think);
+      for (let i = 0; i < perConv; i++) {
+        const thread = `o${c}-${i}`;
+        const t0 = performance.now();
+        await bot.pipeline.handleMessage({
+          platform: 'console', eventId: `oe${++seq}`, tenantId, userId: `console:u${c}`, text: `deploy app${c} image hoist-demo/httpd:1 port 8080`,
+          conversation: { platform: 'console', tenantId, channelId: 'bench', threadId: thread }, receivedAt: new Date(),
+        });
+        const card = chat.posts.get(thread)?.find((p) => p.kind === 'card');
+        if (card) lat3.push(card.t - t0);
+        await sleep(-Math.log(1 - Math.random()) * think);
+      }
+    }));
+    const rate = lat3.length / ((performance.now() - tOpen) / 1000);
+    out.pipeline.openP50 = pct(lat3, 50);
+    out.pipeline.openP99 = pct(lat3, 99);
+    out.pipeline.openRate = rate;
+    console.log(`2c. open loop, ${convs} conversations, think time mean ${think} ms (${f(rate)} messages/s): p50 ${f(out.pipeline.openP50)} ms p99 ${f(out.pipeline.openP99)} ms (${lat3.length} cards)`);
     }
     const underLoadMb = rss();
 

@@ -12,6 +12,7 @@ import { Keyring, Sealer } from '../db/crypto.ts';
 import { createPrivacyService } from '../db/privacy/service.ts';
 import { LlmRepo } from '../db/llm-repo.ts';
 import { Store } from '../db/repo.ts';
+import { attachTenantCache } from '../db/tenant-cache.ts';
 import { createDb } from '../db/client.ts';
 import { QUEUES, type ResultEvent, type Role } from '../workers/contract/index.ts';
 import { ConsoleAdapter } from './adapters/console/console-adapter.ts';
@@ -59,7 +60,10 @@ const THREAD_TTL_S = 30 * 24 * 3600;
 
 export async function startBot(o: BotOptions) {
   const clock = o.clock ?? systemClock;
-  const store = new Store(o.services.dbh.db);
+  // Roles, tenant settings and apps read per message are cached, invalidated by PostgreSQL
+  // notifications (db/tenant-cache.ts); workers keep reading fresh.
+  const tenantCache = await attachTenantCache(o.services.dbh);
+  const store = new Store(o.services.dbh.db, { cached: true });
   const sealer = new Sealer(o.services.dbh.db, new Keyring(o.services.masterKey, o.services.previousMasterKeys));
   const audit: AuditLog = createAuditLog(o.services.dbh.db, clock, sealer);
   const queue = createActionQueue({ redisUrl: o.services.redisUrl, prefix: o.prefix });
@@ -250,6 +254,7 @@ export async function startBot(o: BotOptions) {
       llmRedis.disconnect();
       await resultsWorker.close();
       await queue.close();
+      await tenantCache.stop();
     },
   };
 }

@@ -18,6 +18,11 @@ export interface DbHandle {
   migrate(): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * LISTEN on a channel over a connection of its own: `onListen` each time it is (re)established,
+   * `onDown` when it is lost (it is re-established with backoff until the returned stop runs).
+   */
+  listen?(channel: string, onNotify: (payload: string) => void, onListen: () => void, onDown: () => void): Promise<() => Promise<void>>;
 }
 
 const MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
@@ -47,6 +52,28 @@ export async function createDb(opts: { url?: string; pgliteDir?: string; max?: n
       migrate: () => migrate(db, { migrationsFolder: MIGRATIONS }),
       ping: async () => { await client`select 1`; },
       close: () => client.end({ timeout: 5 }),
+      listen: async (channel, onNotify, onListen, onDown) => {
+        let stopped = false;
+        let retry: NodeJS.Timeout | undefined;
+        const ch = `"${channel.replace(/"/g, '""')}"`;
+        const subscribe = async (): Promise<void> => {
+          if (stopped) return;
+          try {
+            await lc.unsafe(`listen ${ch}`);
+            if (!stopped) onListen();
+          } catch {
+            if (!stopped) retry = setTimeout(() => void subscribe(), 1000).unref();
+          }
+        };
+        // Not the pool: a LISTEN lives on one connection; when it closes, we are deaf until re-subscribed.
+        const lc = postgres(opts.url!, {
+          max: 1, idle_timeout: 0, max_lifetime: null, connect_timeout: 5, onnotice: () => undefined,
+          onnotify: (c: string, payload: string) => { if (c === channel) onNotify(payload); },
+          onclose: () => { if (stopped) return; onDown(); retry = setTimeout(() => void subscribe(), 200).unref(); },
+        } as Parameters<typeof postgres>[1]);
+        await subscribe();
+        return async () => { stopped = true; clearTimeout(retry); await lc.end({ timeout: 1 }); };
+      },
     };
   }
   const { PGlite } = await import('@electric-sql/pglite');
@@ -62,5 +89,11 @@ export async function createDb(opts: { url?: string; pgliteDir?: string; max?: n
     migrate: () => migrate(db, { migrationsFolder: MIGRATIONS }),
     ping: async () => { await client.query('select 1'); },
     close: () => client.close(),
+    // One process owns an embedded database: its notifications cannot be lost.
+    listen: async (channel, onNotify, onListen) => {
+      const off = await client.listen(channel, onNotify);
+      onListen();
+      return off;
+    },
   };
 }

@@ -6,6 +6,7 @@
 import { and, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { addToOutbox, OutboxRepo } from './outbox.ts';
+import { cachedRead, invalidateTenant } from './tenant-cache.ts';
 import { actions, apps, deployments, envVars, processedEvents, roles, sealedSecrets, tenants } from './schema/index.ts';
 
 export type ActionRow = typeof actions.$inferSelect;
@@ -19,7 +20,16 @@ const TENANT_KNOWN_MS = 60_000;
 const knownTenants = new WeakMap<Db, Map<string, number>>();
 
 export class Store {
-  constructor(readonly db: Db) {}
+  /**
+   * `cached`: the per-message reads (role, tenant settings, app, app list) go through the
+   * handle's tenant cache (db/tenant-cache.ts: invalidated by PostgreSQL notifications) when
+   * one is attached. Only the bot's pipeline asks for it; workers read fresh.
+   */
+  constructor(readonly db: Db, private readonly opts: { cached?: boolean } = {}) {}
+
+  private read<T>(tenantId: string, key: string, load: () => Promise<T>): Promise<T> {
+    return this.opts.cached ? cachedRead(this.db, tenantId, key, load) : load();
+  }
 
   /**
    * Idempotent; remembered per database handle for a minute, so a busy tenant's messages do
@@ -37,38 +47,45 @@ export class Store {
 
   forgetTenant(id: string): void {
     knownTenants.get(this.db)?.delete(id);
+    invalidateTenant(this.db, id);
   }
 
   async getRole(tenantId: string, userId: string): Promise<string | undefined> {
-    const [r] = await this.db.select({ role: roles.role }).from(roles)
-      .where(and(eq(roles.tenantId, tenantId), eq(roles.userId, userId)));
-    return r?.role;
+    return this.read(tenantId, `role\0${userId}`, async () => {
+      const [r] = await this.db.select({ role: roles.role }).from(roles)
+        .where(and(eq(roles.tenantId, tenantId), eq(roles.userId, userId)));
+      return r?.role;
+    });
   }
 
   async setRole(tenantId: string, userId: string, role: string, grantedBy: string): Promise<void> {
     await this.db.insert(roles).values({ tenantId, userId, role, grantedBy })
       .onConflictDoUpdate({ target: [roles.tenantId, roles.userId], set: { role, grantedBy } });
+    invalidateTenant(this.db, tenantId);
   }
 
   async removeRole(tenantId: string, userId: string): Promise<boolean> {
     const r = await this.db.delete(roles).where(and(eq(roles.tenantId, tenantId), eq(roles.userId, userId))).returning();
+    invalidateTenant(this.db, tenantId);
     return r.length > 0;
   }
 
-  /** tenants.settings (e.g. `registries`, the image registry allowlist); {} for an unknown tenant. */
+  /** tenants.settings (e.g. `registries`, the image registry allowlist); {} for an unknown tenant. Treat as read-only. */
   async tenantSettings(tenantId: string): Promise<Record<string, unknown>> {
-    const [t] = await this.db.select({ s: tenants.settings }).from(tenants).where(eq(tenants.id, tenantId));
-    return (t?.s ?? {}) as Record<string, unknown>;
+    return this.read(tenantId, 'settings', () => readTenantSettings(this.db, tenantId));
   }
 
   // ── apps ──
+  /** Treat the row as read-only (with `cached`, callers share it). */
   async getApp(tenantId: string, name: string): Promise<AppRow | undefined> {
-    const [a] = await this.db.select().from(apps).where(and(eq(apps.tenantId, tenantId), eq(apps.name, name)));
-    return a;
+    return this.read(tenantId, `app\0${name}`, async () => {
+      const [a] = await this.db.select().from(apps).where(and(eq(apps.tenantId, tenantId), eq(apps.name, name)));
+      return a;
+    });
   }
 
   async listApps(tenantId: string): Promise<AppRow[]> {
-    return this.db.select().from(apps).where(eq(apps.tenantId, tenantId)).orderBy(apps.name);
+    return this.read(tenantId, 'apps', () => this.db.select().from(apps).where(eq(apps.tenantId, tenantId)).orderBy(apps.name));
   }
 
   async upsertApp(a: typeof apps.$inferInsert): Promise<void> {
@@ -79,10 +96,12 @@ export class Store {
         desired: a.desired ?? 'running', currentDeploymentId: a.currentDeploymentId ?? null, updatedAt: new Date(),
       },
     });
+    invalidateTenant(this.db, a.tenantId);
   }
 
   async setAppDesired(tenantId: string, name: string, patch: Partial<Pick<AppRow, 'desired' | 'replicas' | 'currentDeploymentId'>>): Promise<void> {
     await this.db.update(apps).set({ ...patch, updatedAt: new Date() }).where(and(eq(apps.tenantId, tenantId), eq(apps.name, name)));
+    invalidateTenant(this.db, tenantId);
   }
 
   // ── env vars (ciphertext only) ──
@@ -232,4 +251,10 @@ export class Store {
     const r = await this.db.insert(processedEvents).values({ platform, eventId }).onConflictDoNothing().returning();
     return r.length > 0;
   }
+}
+
+/** A tenant's settings column ({} for an unknown tenant). */
+export async function readTenantSettings(db: Db, tenantId: string): Promise<Record<string, unknown>> {
+  const [t] = await db.select({ s: tenants.settings }).from(tenants).where(eq(tenants.id, tenantId));
+  return (t?.s ?? {}) as Record<string, unknown>;
 }

@@ -13,7 +13,9 @@ import type { Sealer } from '../crypto.ts';
 import { actions, analyticsEvents, apps, auditEvents, deployments, envVars, roles } from '../schema/index.ts';
 import { exportTenant } from './export.ts';
 import { forgetUser } from './forget.ts';
-import { getPrivacySettings } from './settings.ts';
+import { readTenantSettings } from '../repo.ts';
+import { cachedRead } from '../tenant-cache.ts';
+import { getPrivacySettings, privacySettingsOf } from './settings.ts';
 import { query, tableExists } from './tables.ts';
 
 export interface PrivacyServiceDeps {
@@ -36,7 +38,8 @@ export function createPrivacyService(d: PrivacyServiceDeps): PrivacyPort {
   const n = async (q: Promise<Array<{ n: number }>>) => Number((await q)[0]?.n ?? 0);
   return {
     async contentMode(tenantId) {
-      return (await getPrivacySettings(d.db, tenantId)).contentMode;
+      // Through the tenant cache when the bot attached one (invalidated by PostgreSQL on every change).
+      return privacySettingsOf(await cachedRead(d.db, tenantId, 'settings', () => readTenantSettings(d.db, tenantId))).contentMode;
     },
 
     async recordUsage(e) {

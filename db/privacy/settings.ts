@@ -8,6 +8,7 @@ import { eq, sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { Db } from '../client.ts';
 import { tenants } from '../schema/index.ts';
+import { invalidateTenant } from '../tenant-cache.ts';
 
 export const DEFAULT_RETENTION = {
   /** Redacted chat text and parsed intents in audit events, LLM thread context. */
@@ -56,6 +57,7 @@ export async function updatePrivacySettings(db: Db, tenantId: string, patch: { c
   const cur = await getPrivacySettings(db, tenantId);
   const next = PrivacySettingsSchema.parse({ ...cur, ...patch, retention: { ...cur.retention, ...patch.retention } });
   await db.update(tenants).set({ settings: sql`${tenants.settings} || ${JSON.stringify({ privacy: next })}::jsonb` }).where(eq(tenants.id, tenantId));
+  invalidateTenant(db, tenantId);
   return next;
 }
 
