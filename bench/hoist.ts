@@ -70,7 +70,7 @@ class TimingAdapter implements ChatAdapter {
 export interface HoistBench {
   ack: { hoistP50: number; hoistP99: number; bareP50: number; bareP99: number; requests: number; non200: number };
   pipeline: { p50: number; p99: number; conversations: number; messages: number; openP50?: number; openP99?: number; openRate?: number };
-  status: { hoistPerS: number; rawPerS: number; n: number; noDockerPerS: number; dockerListPerS: number };
+  status: { hoistPerS: number; rawPerS: number; n: number; noDockerPerS: number; dockerListPerS: number; durablePerS: number; xactsPerStatus: number };
   scale: { tenants: number; apps: number; auditEvents: number; statusP99: number; statusP50: number; verifyS: number; insertS: number };
   rss: { idleMb: number; underLoadMb: number };
 }
@@ -234,7 +234,14 @@ export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<H
       await Promise.race([finished, sleep(120_000)]);
       return { done, perS: done / ((performance.now() - ts0) / 1000) };
     };
+    const statsq = postgres(pg.url, { max: 1, onnotice: () => undefined });
+    const commits = async () => Number((await statsq`select xact_commit from pg_stat_database where datname = current_database()`)[0]!.xact_commit);
+    const c0 = await commits();
     const { done, perS: hoistPerS } = await statusRun('s');
+    await sleep(700); // pg_stat counters are published with a short delay
+    // Everything the box committed meanwhile (the bot, workers, relay and reconciler in this process).
+    const xactsPerStatus = (await commits() - c0) / n;
+    await statsq.end();
     // 3b: the same with the Docker list answered in memory.
     fakeStatus = true;
     const noDocker = await statusRun('sf');
@@ -258,8 +265,34 @@ export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<H
     await rawW.close();
     await rawQ.close();
     rawConn.disconnect();
-    out.status = { hoistPerS, rawPerS: n / rawS, n, noDockerPerS: noDocker.perS, dockerListPerS };
+    // 3c. The same raw queue, each job also making as many PostgreSQL round trips as a Hoist
+    // status makes in all (counted from pg_stat_database around run 3: autocommit inserts into a
+    // scratch table): what durability alone costs on this box, so the ratio to it is Hoist's
+    // orchestration overhead.
+    const durConn = new Redis(redis.url, { maxRetriesPerRequest: null });
+    const durQ = new Queue('durbench', { connection: durConn, prefix: 'raw' });
+    const scratch = postgres(pg.url, { max: 20, onnotice: () => undefined });
+    await scratch`create table if not exists bench_scratch (id bigserial primary key, job text, n int, at timestamptz default now())`;
+    const perJob = Math.max(1, Math.round(xactsPerStatus));
+    let durDone = 0;
+    let durAll: () => void = () => undefined;
+    const durFinished = new Promise<void>((r) => { durAll = r; });
+    const durW = new Worker('durbench', async (job) => {
+      for (let k = 0; k < perJob; k++) await scratch`insert into bench_scratch (job, n) values (${job.id ?? ''}, ${k})`;
+    }, { connection: new Redis(redis.url, { maxRetriesPerRequest: null }), prefix: 'raw', concurrency: 8 });
+    durW.on('completed', () => { if (++durDone === n) durAll(); });
+    await durW.waitUntilReady();
+    const tdu0 = performance.now();
+    await Promise.all(Array.from({ length: 50 }, async (_, c) => { for (let i = c; i < n; i += 50) await durQ.add('j', { i }, { jobId: `d${i}` }); }));
+    await durFinished;
+    const durPerS = n / ((performance.now() - tdu0) / 1000);
+    await durW.close();
+    await durQ.close();
+    durConn.disconnect();
+    await scratch.end();
+    out.status = { hoistPerS, rawPerS: n / rawS, n, noDockerPerS: noDocker.perS, dockerListPerS, durablePerS: durPerS, xactsPerStatus };
     console.log(`3. status end to end: Hoist ${f(out.status.hoistPerS)}/s (${done}/${n} answered) vs raw BullMQ add+process ${f(out.status.rawPerS)}/s → ${f((100 * out.status.hoistPerS) / out.status.rawPerS)}%`);
+    console.log(`3c. raw BullMQ + ${Math.round(xactsPerStatus)} PostgreSQL commits per job (what one Hoist status commits: ${f(xactsPerStatus)}): ${f(durPerS)}/s → Hoist ${f((100 * hoistPerS) / durPerS)}% of it`);
     console.log(`3b. same with the Docker list answered in memory: ${f(noDocker.perS)}/s (${noDocker.done}/${n}) → ${f((100 * noDocker.perS) / out.status.rawPerS)}% of raw; Docker list alone, 8 at a time: ${f(dockerListPerS)}/s`);
     }
 

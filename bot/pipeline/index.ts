@@ -227,8 +227,8 @@ export class Pipeline {
       this.d.logger.warn({ action: id, err: e instanceof Error ? e.message : String(e) }, 'enqueue.deferred_to_outbox');
       return;
     }
-    await this.d.store.markEnqueued(id, this.d.clock.now());
-    await this.d.audit.append({ tenantId, type: 'action.enqueued', actionId: id });
+    // Independent: the stamp (so the relay leaves the row alone) and the audit step.
+    await Promise.all([this.d.store.markEnqueued(id, this.d.clock.now()), this.d.audit.append({ tenantId, type: 'action.enqueued', actionId: id })]);
   }
 
   async handleDecision(d: Decision): Promise<void> {
