@@ -9,6 +9,14 @@ import { pino } from 'pino';
 import type { Logger } from '../core/types.ts';
 import { redactForLog } from '../pipeline/redact/index.ts';
 
+/**
+ * A failed drizzle query's message ends in `params: <values>`: chat text, ids, ciphertext.
+ * The SQL stays (parameterized, no values); the values never reach a log line.
+ */
+export function withholdQueryParams(line: string): string {
+  return line.includes('params: ') ? line.replace(/\\nparams: (?:[^"\\]|\\.)*/g, '\\nparams: [withheld]') : line;
+}
+
 export function createLogger(opts: { level: string; file?: string; base?: object }): Logger & { flush(): void } {
   let out: NodeJS.WritableStream;
   if (opts.file) {
@@ -17,7 +25,7 @@ export function createLogger(opts: { level: string; file?: string; base?: object
   } else {
     out = process.stderr;
   }
-  const dest = { write: (line: string) => out.write(redactForLog(line)) };
+  const dest = { write: (line: string) => out.write(redactForLog(withholdQueryParams(line))) };
   const l = pino({
     level: opts.level,
     base: opts.base ?? {},

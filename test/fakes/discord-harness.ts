@@ -10,6 +10,7 @@ import Dockerode from 'dockerode';
 import { parseConfig } from '../../bot/config.ts';
 import type { Services } from '../../bot/infra/services.ts';
 import { startBot, type BotOptions } from '../../bot/main.ts';
+import { createDb } from '../../db/client.ts';
 import { startWorkers } from '../../workers/main.ts';
 import { cleanupTenant } from '../fixtures/images.ts';
 import { freshDatabase, TEST_REDIS_URL, uid } from '../fixtures/services.ts';
@@ -28,8 +29,19 @@ const member = (id: string) => ({ user: user(id), roles: [], joined_at: new Date
 
 export interface CardInfo { actionId: string; messageId: string; channelId: string; call: DiscordCall }
 
-export async function startDiscordHarness(o: { workers?: boolean; prefix?: string; discord?: BotOptions['discord']; beforeStart?: (prefix: string) => Promise<void> } = {}) {
-  const fx = await freshDatabase();
+/** A database the caller owns (e.g. a private PostgreSQL a fault test stops): migrated here, closed (not dropped) at stop. */
+async function givenDatabase(url: string) {
+  const dbh = await createDb({ url });
+  await dbh.migrate();
+  return { url, dbh, drop: () => dbh.close() };
+}
+
+export async function startDiscordHarness(o: {
+  workers?: boolean; prefix?: string; discord?: BotOptions['discord']; beforeStart?: (prefix: string) => Promise<void>;
+  /** Use this database instead of a fresh one on the shared PostgreSQL. */
+  databaseUrl?: string;
+} = {}) {
+  const fx = o.databaseUrl ? await givenDatabase(o.databaseUrl) : await freshDatabase();
   const prefix = o.prefix ?? uid('bull-');
   const guildId = String(BigInt(`0x${randomBytes(6).toString('hex')}`) + 200000000000000000n);
   const tenantId = `discord:${guildId}`;

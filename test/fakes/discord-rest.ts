@@ -3,7 +3,9 @@
  * it with `rest: { api: '<url>/api' }`. Answers what Hoist uses: `GET /v10/gateway/bot` (the
  * fake gateway's ws:// URL), channel messages (POST / PATCH, JSON or multipart), threads from
  * a message, interaction callbacks (a second answer to one interaction is refused with 40060,
- * like Discord), webhook follow-ups and `@original` edits, DM channels and command
+ * like Discord), webhook follow-ups and `@original` edits and deletes (like Discord, the first
+ * follow-up after a deferred reply that is still "thinking…" becomes that reply, with the
+ * deferral's visibility whatever flags it asks for), DM channels and command
  * registration. Every call is recorded with its raw body, so tests can assert what Discord
  * saw and that a secret never reached it. A 204 carries no content-type (discord.js would
  * try to parse it).
@@ -48,6 +50,8 @@ export class FakeDiscordRest {
   /** interaction token → the message `@original` refers to, once there is one. */
   private readonly originals = new Map<string, { messageId?: string; channelId: string }>();
   private readonly answered = new Set<string>();
+  /** interaction token → the flags of a deferred reply (type 5) still showing "thinking…". */
+  private readonly loading = new Map<string, number>();
   private waiters: Array<() => void> = [];
   private server!: Server;
   url = '';
@@ -185,6 +189,7 @@ export class FakeDiscordRest {
         case 4: case 5: {
           const msg = this.message(at.channelId, b.type === 4 ? data : { content: '' }, Number(data.flags ?? 0));
           this.originals.set(token!, { ...at, messageId: msg.id });
+          if (b.type === 5) this.loading.set(token!, Number(data.flags ?? 0));
           break;
         }
         case 7: if (at.messageId) this.edit(at.messageId, at.channelId, data); break;
@@ -198,12 +203,26 @@ export class FakeDiscordRest {
       const at = this.originals.get(token!);
       const id = which === '@original' ? at?.messageId : which;
       if (!at || !id) return { status: 404, body: { message: 'Unknown Message', code: 10008 } };
+      if (which === '@original' && c.method !== 'GET') this.loading.delete(token!);
       if (c.method === 'PATCH') return { status: 200, body: this.edit(id, at.channelId, b) };
+      if (c.method === 'DELETE') {
+        this.messages.delete(id);
+        if (which === '@original') this.originals.set(token!, { channelId: at.channelId });
+        return { status: 204 };
+      }
       if (c.method === 'GET') return { status: 200, body: this.messages.get(id) };
     }
     if ((m = /^\/webhooks\/(\d+)\/([^/]+)$/.exec(p)) && c.method === 'POST') {
       const at = this.originals.get(m[2]!);
       if (!at) return { status: 404, body: { message: 'Unknown Webhook', code: 10015 } };
+      const deferredFlags = this.loading.get(m[2]!);
+      if (deferredFlags !== undefined && at.messageId) {
+        this.loading.delete(m[2]!);
+        const msg = this.edit(at.messageId, at.channelId, b);
+        const resolved = { ...msg, flags: deferredFlags };
+        this.messages.set(msg.id, resolved);
+        return { status: 200, body: resolved };
+      }
       return { status: 200, body: this.message(at.channelId, b) };
     }
     if ((m = /^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/.exec(p)) && c.method === 'PUT') {

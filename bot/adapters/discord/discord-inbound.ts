@@ -8,18 +8,22 @@
  *   at once — then dedupe on the interaction id → pipeline, with the interaction as the
  *   ambient reply channel (DiscordOutbound.within).
  * Errors never escape a handler: they are logged by code and answered where the request came from.
+ * Discord delivers each message and interaction once (no retry, unlike Slack's 5xx path): when
+ * the database cannot be reached for the claim, nothing else happens (no thread, no pipeline)
+ * and the person is told so where they spoke, with a coded `service_unavailable` sentence.
  */
 import {
   DiscordAPIError, type ButtonInteraction, type ChatInputCommandInteraction, type Client, type Interaction, type Message,
   type ModalSubmitInteraction, type RepliableInteraction, type TextBasedChannel,
 } from 'discord.js';
+import { HoistError, isHoistError, userMessageFor } from '../../core/errors.ts';
 import type { ConversationRef, Decision, InboundMessage, Logger } from '../../core/types.ts';
 import {
   conversationOf, isDmTenant, normalizeDecision, normalizeMessage, parseCustomId, secretAsChat, slashText, validSecretTarget,
   type InteractionInput, type MessageInput, type Place, type SlashOption,
 } from './discord-normalize.ts';
 import { EPHEMERAL, errCode, js, type DiscordOutbound, type Slot, type ThreadMemory } from './discord-outbound.ts';
-import { renderSecretModal, renderThreadRoot, secretCustomId, SECRET_INPUT } from './discord-render.ts';
+import { renderSecretModal, renderText, renderThreadRoot, secretCustomId, SECRET_INPUT } from './discord-render.ts';
 
 export interface DiscordMetrics {
   request(command: string): void;
@@ -43,6 +47,31 @@ export interface DiscordInboundDeps {
 }
 
 const OOPS = 'Something went wrong inside Hoist while handling that; the error was logged and nothing was changed.';
+
+export const DB_UNAVAILABLE = "Hoist can't reach its database right now, so I did not act on that (nothing ran and nothing was stored). Please send it again in a minute.";
+
+/** Socket and client-level codes of a database that is down, restarting or cut off (postgres.js passes socket errors through). */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+]);
+
+/** The code of the first error in a `cause` / AggregateError chain that says the database could not be reached, else undefined. */
+export function unreachableCode(e: unknown, depth = 0): string | undefined {
+  if (!e || typeof e !== 'object' || depth > 5) return undefined;
+  const code = (e as { code?: unknown }).code;
+  // SQLSTATE 08xxx connection exceptions; 57P01-03 admin/crash shutdown, cannot connect now; 53300 too many connections.
+  if (typeof code === 'string' && (UNREACHABLE.has(code) || /^08[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code) || code === '53300')) return code;
+  const errors = (e as { errors?: unknown }).errors;
+  for (const inner of Array.isArray(errors) ? (errors as unknown[]) : []) {
+    const c = unreachableCode(inner, depth + 1);
+    if (c) return c;
+  }
+  return unreachableCode((e as { cause?: unknown }).cause, depth + 1);
+}
+
+/** What the person reads when handling failed: the coded sentence for a HoistError, else the generic one. */
+const answerFor = (e: unknown) => (isHoistError(e) ? userMessageFor(e) : OOPS);
 
 /** A replayed or expired interaction: Discord refuses a second answer. */
 const alreadyAnswered = (e: unknown) => e instanceof DiscordAPIError && (e.code === 40060 || e.code === 10062);
@@ -75,19 +104,47 @@ export class DiscordInbound {
     return this.d.client.user?.id ?? '';
   }
 
+  /** `claimEvent`, with a database that cannot be reached turned into a coded `service_unavailable`. */
+  private async claim(eventId: string): Promise<boolean> {
+    try {
+      return await this.d.claimEvent(eventId);
+    } catch (e) {
+      if (unreachableCode(e)) throw new HoistError('service_unavailable', DB_UNAVAILABLE, { retryable: true, cause: e });
+      throw e;
+    }
+  }
+
+  /**
+   * An ephemeral answer after the interaction was acknowledged. Discord turns the first follow-up
+   * after a deferred reply into that reply, with the deferral's visibility: a public "thinking…"
+   * is removed first, so the answer stays private to the person who asked.
+   */
+  private async privately(i: RepliableInteraction, slot: Slot | undefined, text: string): Promise<unknown> {
+    if (!i.deferred && !i.replied) return undefined;
+    if (slot?.mode === 'reply' && !slot.ephemeral && !slot.originalUsed) {
+      slot.originalUsed = true;
+      await i.deleteReply().catch((err: unknown) => this.d.log.warn({ err: errCode(err) }, 'discord.delete_reply_failed'));
+    }
+    return i.followUp({ content: text, flags: EPHEMERAL, allowedMentions: { parse: [] } });
+  }
+
   private h(): DiscordHandlers {
     if (!this.handlers) throw new Error('discord adapter not started');
     return this.handlers;
   }
 
-  /** Runs work off the gateway's event loop turn; failures are logged and, when we know where, answered. */
-  private detach(what: string, work: () => Promise<void>, answer?: () => Promise<unknown> | undefined): void {
+  /**
+   * Runs work off the gateway's event loop turn; failures are logged once by code (never the
+   * message text) and, when we know where, answered with the sentence `answer` picks for the error.
+   */
+  private detach(what: string, work: () => Promise<void>, answer?: (e: unknown) => Promise<unknown> | undefined): void {
     const t = (async () => {
       try {
         await work();
       } catch (e) {
-        this.d.log.error({ err: errCode(e), op: what }, 'discord.handler_failed');
-        await answer?.()?.catch((err: unknown) => this.d.log.error({ err: errCode(err) }, 'reply.failed'));
+        if (isHoistError(e) && e.code === 'service_unavailable') this.d.log.warn({ err: e.code, cause: unreachableCode(e.cause), op: what }, 'discord.db_unavailable');
+        else this.d.log.error({ err: errCode(e), op: what }, 'discord.handler_failed');
+        await answer?.(e)?.catch((err: unknown) => this.d.log.error({ err: errCode(err), op: what }, 'reply.failed'));
       }
     })();
     this.tasks.add(t);
@@ -95,6 +152,8 @@ export class DiscordInbound {
   }
 
   onMessage(m: Message): void {
+    /** Where the request was said (before any thread): known once the message is for Hoist. */
+    let said: ConversationRef | undefined;
     let conv: ConversationRef | undefined;
     this.detach('message', async () => {
       const channel = m.channel;
@@ -110,12 +169,17 @@ export class DiscordInbound {
         const ownedByHoist = channel.isThread() && channel.ownerId === this.botId;
         if (!ownedByHoist && !(await this.d.threads.isHoistThread(msg.tenantId, msg.conversation.threadId!))) return;
       }
-      if (!(await this.d.claimEvent(m.id))) return void this.d.log.info({ event: m.id }, 'discord.duplicate');
+      said = msg.conversation;
+      if (!(await this.claim(m.id))) return void this.d.log.info({ event: m.id }, 'discord.duplicate');
       conv = msg.conversation;
       if (n.needsThread) conv = await this.d.out.startThread(conv, m.id, n.verb);
       this.d.metrics?.request(n.verb);
       await this.h().message({ ...msg, conversation: conv });
-    }, () => (conv ? this.d.out.post(conv, { kind: 'text', text: OOPS }) : undefined));
+    }, (e) => {
+      // Once handling began, answer in its conversation; a claim that failed answers the request itself.
+      if (conv) return this.d.out.post(conv, { kind: 'text', text: answerFor(e) });
+      return said ? this.d.out.postChannel(said, renderText(answerFor(e)), m.id) : undefined;
+    });
   }
 
   onInteraction(i: Interaction): void {
@@ -171,10 +235,10 @@ export class DiscordInbound {
     const slot = this.slot(i, 'update', true, input.messageId);
     this.detach('decision', async () => {
       if (!(await this.ack(i, () => i.deferUpdate()))) return;
-      if (!(await this.d.claimEvent(i.id))) return void this.d.log.info({ event: i.id }, 'discord.duplicate');
+      if (!(await this.claim(i.id))) return void this.d.log.info({ event: i.id }, 'discord.duplicate');
       this.d.metrics?.decision(c.decision);
       await this.d.out.within(slot, () => this.h().decision(normalizeDecision(input, c)));
-    }, () => (i.deferred ? i.followUp({ content: OOPS, flags: EPHEMERAL }) : undefined));
+    }, (e) => this.privately(i, slot, answerFor(e)));
   }
 
   private onModal(i: ModalSubmitInteraction): void {
@@ -189,7 +253,7 @@ export class DiscordInbound {
       }
       if (!value.trim()) return void (await this.ack(i, () => i.reply({ content: 'Enter a value; nothing was changed.', flags: EPHEMERAL })));
       if (!(await this.ack(i, () => i.deferReply({ flags: EPHEMERAL })))) return;
-      if (!(await this.d.claimEvent(i.id))) return;
+      if (!(await this.claim(i.id))) return;
       const user = `discord:${i.user.id}`;
       let conv = conversationOf(input);
       if (input.place === 'channel') {
@@ -202,7 +266,7 @@ export class DiscordInbound {
       await this.d.out.within(slot, () => this.h().message({
         platform: 'discord', eventId: i.id, tenantId: conv.tenantId, userId: user, text: secretAsChat(c.app, c.key, value!), conversation: conv, receivedAt: new Date(),
       }));
-    }, () => (i.deferred ? i.followUp({ content: OOPS, flags: EPHEMERAL }) : undefined));
+    }, (e) => this.privately(i, slot, answerFor(e)));
   }
 
   private onSlash(i: ChatInputCommandInteraction): void {
@@ -225,7 +289,7 @@ export class DiscordInbound {
     const slot = this.slot(i, 'reply', req.private);
     this.detach('slash', async () => {
       if (!(await this.ack(i, () => i.deferReply(req.private ? { flags: EPHEMERAL } : {})))) return;
-      if (!(await this.d.claimEvent(i.id))) return;
+      if (!(await this.claim(i.id))) return;
       let conv = conversationOf(input);
       if (req.private) {
         conv = { ...conv, ephemeralTo: user };
@@ -242,6 +306,6 @@ export class DiscordInbound {
       await this.d.out.within(slot, () => this.h().message({
         platform: 'discord', eventId: i.id, tenantId: conv.tenantId, userId: user, text: req.text, conversation: conv, receivedAt: new Date(),
       }));
-    }, () => (i.deferred ? i.followUp({ content: OOPS, flags: EPHEMERAL }) : undefined));
+    }, (e) => this.privately(i, slot, answerFor(e)));
   }
 }

@@ -125,8 +125,9 @@ export class DiscordOutbound {
     });
   }
 
-  async postChannel(conv: ConversationRef, parts: DiscordMessage[]): Promise<MessageRef> {
-    const { channel, replyTo } = this.target(conv);
+  /** Posts in the conversation; `replyTo` (a message id there) makes the first part a reply to it. */
+  async postChannel(conv: ConversationRef, parts: DiscordMessage[], replyTo = this.target(conv).replyTo): Promise<MessageRef> {
+    const { channel } = this.target(conv);
     let first: string | undefined;
     for (const [n, part] of parts.entries()) {
       const body = n === 0 && replyTo ? { ...part, message_reference: { message_id: replyTo, fail_if_not_exists: false } } : part;
