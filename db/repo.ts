@@ -85,7 +85,7 @@ export class Store {
   }
 
   async listApps(tenantId: string): Promise<AppRow[]> {
-    return this.read(tenantId, 'apps', () => this.db.select().from(apps).where(eq(apps.tenantId, tenantId)).orderBy(apps.name));
+    return this.read(tenantId, 'apps', async () => this.db.select().from(apps).where(eq(apps.tenantId, tenantId)).orderBy(apps.name));
   }
 
   async upsertApp(a: typeof apps.$inferInsert): Promise<void> {

@@ -21,7 +21,7 @@ import type { Db, DbHandle } from './client.ts';
 
 export const TENANT_CHANNEL = 'hoist_tenant_changed';
 
-interface Entry { gen: number; value: Promise<unknown>; expires: number }
+interface Entry { gen: number; value: Promise<unknown>; expires: number; refreshing?: boolean }
 
 export class TenantCache {
   private readonly gens = new Map<string, number>();
@@ -41,19 +41,31 @@ export class TenantCache {
   async get<T>(tenantId: string, key: string, load: () => Promise<T>): Promise<T> {
     if (!this.live) return load();
     const now = this.now();
+    const ttl = this.opts.ttlMs ?? 3_000;
     let m = this.byTenant.get(tenantId);
     const g = this.gen(tenantId);
     const e = m?.get(key);
     if (e && e.gen === g && e.expires > now) {
       this.hits++;
+      // Refresh ahead: in the second half of its life a busy entry is reloaded in the background,
+      // so the hard TTL bound never puts a query on a message's path.
+      if (!e.refreshing && e.expires - now < ttl / 2) {
+        e.refreshing = true;
+        const next = Promise.resolve(load());
+        next.then((v) => {
+          const cur = this.byTenant.get(tenantId)?.get(key);
+          if (cur === e && this.gen(tenantId) === g) m!.set(key, { gen: g, value: Promise.resolve(v), expires: this.now() + ttl });
+        }, () => { e.refreshing = false; });
+      }
       return e.value as Promise<T>;
     }
     this.misses++;
-    const value = load();
+    // Promise.resolve: a thenable query builder runs once, however often the promise is awaited.
+    const value = Promise.resolve(load());
     if (this.size >= (this.opts.maxEntries ?? 50_000)) this.clear();
     if (!m) this.byTenant.set(tenantId, (m = this.byTenant.get(tenantId) ?? new Map()));
     if (!m.has(key)) this.size++;
-    const entry: Entry = { gen: g, value, expires: now + (this.opts.ttlMs ?? 3_000) };
+    const entry: Entry = { gen: g, value, expires: now + ttl };
     m.set(key, entry);
     // A failed load is not remembered.
     value.catch(() => { if (this.byTenant.get(tenantId)?.get(key) === entry) this.drop(tenantId, key); });

@@ -6,13 +6,40 @@
  * Every request sent is recorded for the tenant exactly as sent. Network trouble, budgets
  * and bad output all end as `unknown` with a sentence for the thread; nothing here throws
  * for them.
+ *
+ * The path of one request (what Hoist adds to the model's own latency):
+ *  - before sending, ONE wait: the tenant's settings and sealed key (LlmStore: PostgreSQL
+ *    behind the process's tenant cache, invalidated by NOTIFY — normally no query), its apps
+ *    (ParseContext.apps: the same cache) and one Redis MULTI (both budgets counted and read,
+ *    the thread's context read), all in parallel, and alongside the caller's `ready` (the
+ *    pipeline's audit commit), which is awaited before sending;
+ *  - the record of what is sent is written alongside the request: its INSERT is issued
+ *    before the request, in the same tick, and the reply does not wait for its commit (see
+ *    `send` for why that keeps the guarantee);
+ *  - after the answer: validation only; the record's outcome and tokens, the token charge and
+ *    the thread context are written in the background (tracked: `settle` waits for them).
+ *
+ * Staleness of what is cached. A change made in this process (LlmRepo, Store) drops the
+ * tenant's entries at once. A change made elsewhere — `hoist tenant llm` (always another
+ * process), the workers creating an app, another bot instance, psql — drops them when
+ * PostgreSQL's NOTIFY arrives (milliseconds on one host); while the listener is down the
+ * cache is bypassed, and its TTL bounds the rest (db/tenant-cache.ts). A BYO key edited by
+ * hand in llm_keys (no trigger) waits for that TTL. What a stale value can do:
+ *  - settings: for that window, one more message may go to the model after "off" (recorded
+ *    and listed by `privacy` like any other), or the old model or key may be used;
+ *  - apps and environments: they only shape the prompt and validate.ts's case and typo
+ *    check, i.e. at worst a spurious or a missed "Did you mean …?" question. Nothing acts on
+ *    a name from here: confirm.ts resolves it again (Store.getApp, the same NOTIFY-invalidated
+ *    cache) before any card, approval re-reads the action row, and the workers read the app
+ *    from PostgreSQL uncached when they run it. An app removed meanwhile gets "No app named X".
+ * Thread context (Redis) is shared by every bot process; it is never stale, only short-lived.
  */
 import type Anthropic from '@anthropic-ai/sdk';
 import { z } from 'zod';
 import type { Intent } from '../../workers/contract/index.ts';
 import type { Logger, RedactedText } from '../core/types.ts';
 import type { AppRef, IntentParser, ParseContext } from '../pipeline/parse-intent.ts';
-import { DEFAULT_LIMITS, judge, type Budget, type BudgetLimits } from './budget.ts';
+import { DEFAULT_LIMITS, judge, type BudgetLimits, type LlmState, type ThreadEntry } from './budget.ts';
 import { budgetText, unreachableText } from './messages.ts';
 import type { LlmStore, SecretOpener } from './ports.ts';
 import { PROMPT_VERSION, staticRequestParts, userContent, type PromptInput } from './prompt.ts';
@@ -45,10 +72,11 @@ export interface AnthropicParserDeps {
   client: (apiKey: string) => MessagesClient;
   serverKey?: string;
   model: string;
-  /** Absent (hoist explain): no settings, no thread context, no record. */
+  /** Absent (hoist explain): no settings, no record. */
   store?: LlmStore;
   sealer?: SecretOpener;
-  budget?: Budget;
+  /** Budgets and thread context (Redis); absent: no budget, no thread context. */
+  state?: LlmState;
   limits?: Partial<BudgetLimits>;
   /** Tenant-scoped HMAC of a user id. */
   pseudonym: (tenantId: string, userId: string) => string;
@@ -58,10 +86,20 @@ export interface AnthropicParserDeps {
   maxAttempts?: number;
   retryBaseMs?: number;
   maxTokens?: number;
-  /** How long tenant settings are cached (0: read every time). */
+  /**
+   * How long the parser itself may reuse a tenant's settings without asking the store. 0 (the
+   * default): ask every time — the store reads through the process's tenant cache, which
+   * PostgreSQL invalidates on every committed change (db/tenant-cache.ts), so asking costs no
+   * query and "LLM off" applies to the next message. Above 0 a change can take that long.
+   */
   settingsTtlMs?: number;
-  /** Metrics tap: one call per LLM request, with its outcome and tokens. */
-  onCall?: (c: { outcome: string; inputTokens: number; outputTokens: number }) => void;
+  /**
+   * Metrics tap: one call per LLM request, with its outcome and tokens, and Hoist's own time:
+   * `readMs` the wait for settings, apps, budget and context before sending, `ownMs` the
+   * whole parse minus the time inside the SDK call (as the bench measures it; it includes any
+   * wait for the caller's `ready`, i.e. in the pipeline the audit commit before the call).
+   */
+  onCall?: (c: { outcome: string; inputTokens: number; outputTokens: number; readMs: number; ownMs: number }) => void;
 }
 
 interface TenantView {
@@ -74,6 +112,8 @@ interface TenantView {
 }
 
 const threadKey = (c: ParseContext['conversation']) => `${c.platform}:${c.channelId}:${c.threadId ?? ''}`;
+/** How many times the record of a sent request is tried before giving up (with a logged error). */
+const RECORD_ATTEMPTS = 4;
 
 export class AnthropicIntentParser implements IntentParser {
   private readonly clients = new Map<string, MessagesClient>();
@@ -93,13 +133,15 @@ export class AnthropicIntentParser implements IntentParser {
   }
 
   private readonly tenants = new Map<string, { at: number; view: Promise<TenantView> }>();
+  /** Opened BYO keys by their sealed blob: the store hands out the same Buffer while its cache holds the row, so a key is opened once per change. */
+  private readonly openedKeys = new WeakMap<Buffer, Promise<string>>();
 
   /**
-   * Tenant settings (and the opened BYO key) are cached briefly: a change made with
-   * `hoist tenant llm` takes effect within settingsTtlMs, and a busy tenant costs no query.
+   * A tenant's settings and opened BYO key. By default read from the store every time: its
+   * tenant cache makes that free and keeps it fresh (see settingsTtlMs).
    */
   private tenant(tenantId: string): Promise<TenantView> {
-    const ttl = this.d.settingsTtlMs ?? 5_000;
+    const ttl = this.d.settingsTtlMs ?? 0;
     const now = Date.now();
     const hit = this.tenants.get(tenantId);
     if (hit && now - hit.at < ttl) return hit.view;
@@ -117,7 +159,7 @@ export class AnthropicIntentParser implements IntentParser {
     if (!parsed.success) this.d.logger.warn({ tenant: tenantId }, 'llm.settings_invalid');
     const s = parsed.success ? parsed.data : {};
     let apiKey = this.d.serverKey;
-    if (row?.sealedKey && this.d.sealer) apiKey = await this.d.sealer.open(tenantId, LLM_KEY_PURPOSE, row.sealedKey);
+    if (row?.sealedKey && this.d.sealer) apiKey = await this.openKey(tenantId, row.sealedKey);
     const enabled = Boolean(apiKey) && (s.enabled ?? Boolean(row?.sealedKey || this.d.serverKey));
     return {
       enabled, keepContext: row?.contentMode !== 'minimal', apiKey, model: s.model ?? this.d.model,
@@ -125,12 +167,22 @@ export class AnthropicIntentParser implements IntentParser {
     };
   }
 
+  private openKey(tenantId: string, blob: Buffer): Promise<string> {
+    let k = this.openedKeys.get(blob);
+    if (!k) {
+      k = this.d.sealer!.open(tenantId, LLM_KEY_PURPOSE, blob);
+      this.openedKeys.set(blob, k);
+      k.catch(() => this.openedKeys.delete(blob));
+    }
+    return k;
+  }
+
   /**
    * Keeps a grammar-read message as thread context, off the reply's path: context is a
    * nicety, so a grammar command neither waits for it nor fails because of it.
    */
   async observe(text: RedactedText, ctx: ParseContext): Promise<void> {
-    if (!this.d.store) return;
+    if (!this.d.state) return;
     this.track((async () => {
       const t = await this.tenant(ctx.tenantId);
       if (t.enabled && t.keepContext) await this.remember(text, ctx);
@@ -142,42 +194,49 @@ export class AnthropicIntentParser implements IntentParser {
     return pseudonymizeText(text, ctx.conversation.platform, (u) => userToken(this.d.pseudonym(ctx.tenantId, u)), [ctx.userId]);
   }
 
-  private remember(text: RedactedText, ctx: ParseContext): Promise<void> {
-    return this.d.store!.addThreadMessage({
-      tenantId: ctx.tenantId, thread: threadKey(ctx.conversation), speaker: this.d.pseudonym(ctx.tenantId, ctx.userId),
-      text: this.depersonalize(text, ctx), createdAt: this.now(),
-    });
+  /** The thread's Redis key part: a tenant-scoped pseudonym, so no channel or thread id is stored. */
+  private threadRef(ctx: ParseContext): string {
+    return `${this.d.pseudonym(ctx.tenantId, '*workspace*')}:${this.d.pseudonym(ctx.tenantId, `*thread*${threadKey(ctx.conversation)}`)}`;
   }
 
-  async parse(text: RedactedText, ctx: ParseContext): Promise<Intent | undefined> {
+  private remember(text: RedactedText, ctx: ParseContext): Promise<void> {
+    const entry: ThreadEntry = { speaker: this.d.pseudonym(ctx.tenantId, ctx.userId), text: this.depersonalize(text, ctx), at: this.now().getTime() };
+    return this.d.state!.remember(this.threadRef(ctx), entry, { keep: THREAD_CONTEXT_MESSAGES, ttlMs: THREAD_WINDOW_MS });
+  }
+
+  async parse(text: RedactedText, ctx: ParseContext, ready?: Promise<void>): Promise<Intent | undefined> {
     const started = performance.now();
     const store = this.d.store;
+    const state = this.d.state;
     const who = { tenant: this.d.pseudonym(ctx.tenantId, '*workspace*'), user: this.d.pseudonym(ctx.tenantId, ctx.userId) };
     const log = this.d.logger.child({ tenant: ctx.tenantId });
     const tenant = this.tenant(ctx.tenantId);
     // Without a server key most tenants have no LLM at all: find out before reading more.
     if (!this.d.serverKey && !(await tenant).enabled) return undefined;
-    // Everything the request needs is read at once; the budget is counted alongside and
-    // judged once the tenant's limits are known.
-    const [t, history, apps, counts] = await Promise.all([
+    // Everything the request needs, at once: settings and apps (cached), and one Redis round
+    // trip that counts the budget and reads the thread; judged once the limits are known.
+    const thread = { key: this.threadRef(ctx), since: this.now().getTime() - THREAD_WINDOW_MS, limit: THREAD_CONTEXT_MESSAGES };
+    const [t, apps, hot] = await Promise.all([
       tenant,
-      store ? store.threadHistory(ctx.tenantId, threadKey(ctx.conversation), new Date(this.now().getTime() - THREAD_WINDOW_MS), THREAD_CONTEXT_MESSAGES) : [],
       ctx.apps(),
-      this.d.budget?.count(who).catch((err: unknown) => err instanceof Error ? err : new Error(String(err))),
+      state?.begin(who, thread).catch((err: unknown) => err instanceof Error ? err : new Error(String(err))),
     ]);
+    const readMs = performance.now() - started;
     if (!t.enabled || !t.apiKey) return undefined;
-    if (!t.keepContext) history.length = 0;
-    if (counts instanceof Error) {
-      log.warn({ err: counts.message }, 'llm.budget_unavailable');
-      await this.rememberQuietly(text, ctx, log);
+    if (hot instanceof Error) {
+      log.warn({ err: hot.message }, 'llm.budget_unavailable');
       return { action: 'unknown', reason: unreachableText({ kind: 'unreachable', detail: 'budget store' }) };
     }
-    const verdict = counts ? judge(counts, t.limits) : { ok: true as const };
+    const verdict = hot ? judge(hot.counts, t.limits) : { ok: true as const };
     if (!verdict.ok) {
       log.info({ scope: verdict.scope, per: verdict.per }, 'llm.budget_exceeded');
-      await this.rememberQuietly(text, ctx, log);
+      if (t.keepContext && state) this.track(this.remember(text, ctx), log);
       return { action: 'unknown', reason: budgetText(verdict) };
     }
+    // In the minimal content mode nothing is kept; anything kept before the switch is not sent.
+    const history = t.keepContext ? hot?.history ?? [] : [];
+    // The caller's precondition for sending (the pipeline's audit commit), run alongside the reads.
+    if (ready) await ready;
 
     const body = {
       model: t.model,
@@ -186,19 +245,23 @@ export class AnthropicIntentParser implements IntentParser {
       messages: [{ role: 'user' as const, content: userContent(this.promptInput(text, ctx, history, apps)) }],
     };
     const client = this.clientFor(t.apiKey);
+    // The record of what is sent: its INSERT is issued here, before the request itself, and
+    // the reply does not wait for its commit. Waiting would add nothing to the guarantee:
+    // once the request is on the wire, the record is owed whether or not the answer is used,
+    // and it is written the same way either way — durably (tracked, retried, an error logged
+    // if it never lands; `settle` at shutdown waits for it). Writing it BEFORE sending would
+    // close the last gap (the process dying between send and commit) at the price of a
+    // synchronous commit on every request; a PostgreSQL outage already stops LLM requests
+    // earlier (the pipeline commits the message's audit events before any LLM call).
+    const recorded = store ? this.recordSent(ctx.tenantId, t.model, body, log) : undefined;
     const sentAt = performance.now();
-    // The message is kept for the thread in the background; the record of what was sent is
-    // written as the request leaves, overlapping the call, and must exist before its answer is used.
-    if (store && t.keepContext) this.track(this.remember(text, ctx), log);
-    const [call, recordId] = await Promise.all([
-      withRetries((timeoutMs) => client.messages.create(body, { timeout: timeoutMs, maxRetries: 0 }), {
-        deadlineMs: this.d.timeoutMs ?? 10_000, maxAttempts: this.d.maxAttempts ?? 3, baseDelayMs: this.d.retryBaseMs ?? 250, maxDelayMs: 2_000,
-      }).then((r) => ({ ok: true as const, ...r }), (e: unknown) => {
-        if (e instanceof LlmCallFailed) return { ok: false as const, failure: e.failure, attempts: e.attempts };
-        throw e;
-      }),
-      store?.recordRequest({ tenantId: ctx.tenantId, model: t.model, promptVersion: PROMPT_VERSION, request: body, response: { outcome: 'sent' }, createdAt: this.now() }),
-    ]);
+    if (state && t.keepContext) this.track(this.remember(text, ctx), log);
+    const call = await withRetries((timeoutMs) => client.messages.create(body, { timeout: timeoutMs, maxRetries: 0 }), {
+      deadlineMs: this.d.timeoutMs ?? 10_000, maxAttempts: this.d.maxAttempts ?? 3, baseDelayMs: this.d.retryBaseMs ?? 250, maxDelayMs: 2_000,
+    }).then((r) => ({ ok: true as const, ...r }), (e: unknown) => {
+      if (e instanceof LlmCallFailed) return { ok: false as const, failure: e.failure, attempts: e.attempts };
+      throw e;
+    });
     const apiMs = performance.now() - sentAt;
 
     let intent: Intent;
@@ -218,13 +281,38 @@ export class AnthropicIntentParser implements IntentParser {
       response = { outcome: 'failed', failure: call.failure.kind, ...('status' in call.failure ? { status: call.failure.status } : {}), attempts: call.attempts };
     }
     // Bookkeeping after the fact must not hold up the reply: tracked, logged on failure.
-    if (this.d.budget) this.track(this.d.budget.charge(who, usage.input + usage.output), log);
-    if (store && recordId !== undefined) {
-      this.track(store.finishRequest(recordId, { response, inputTokens: usage.input, outputTokens: usage.output, latencyMs: Math.round(apiMs) }), log);
+    if (state) this.track(state.charge(who, usage.input + usage.output), log);
+    if (store && recorded) {
+      const finish = { response, inputTokens: usage.input, outputTokens: usage.output, latencyMs: Math.round(apiMs) };
+      this.track(recorded.then((id) => (id === undefined ? undefined : store.finishRequest(id, finish))), log);
     }
-    this.d.onCall?.({ outcome: String(response.outcome), inputTokens: usage.input, outputTokens: usage.output });
-    log.info({ outcome: response.outcome, attempts: call.attempts, apiMs: Math.round(apiMs), ownMs: Math.round((performance.now() - started - apiMs) * 10) / 10, tokens: usage }, 'llm.parsed');
+    const ownMs = Math.round((performance.now() - started - apiMs) * 100) / 100;
+    this.d.onCall?.({ outcome: String(response.outcome), inputTokens: usage.input, outputTokens: usage.output, readMs: Math.round(readMs * 100) / 100, ownMs });
+    log.info({ outcome: response.outcome, attempts: call.attempts, apiMs: Math.round(apiMs), ownMs, tokens: usage }, 'llm.parsed');
     return intent;
+  }
+
+  /**
+   * Writes the record of a request being sent; resolves to its id, or undefined when every
+   * attempt failed (logged as an error: a request left without its record). Never rejects.
+   */
+  private recordSent(tenantId: string, model: string, request: unknown, log: Logger): Promise<number | undefined> {
+    const row = { tenantId, model, promptVersion: PROMPT_VERSION, request, response: { outcome: 'sent' }, createdAt: this.now() };
+    const attempt = async (n: number): Promise<number | undefined> => {
+      try {
+        return await this.d.store!.recordRequest(row);
+      } catch (err) {
+        if (n >= RECORD_ATTEMPTS) {
+          log.error({ err: String(err), attempts: n }, 'llm.record_failed');
+          return undefined;
+        }
+        await new Promise((r) => setTimeout(r, 100 * 4 ** (n - 1)));
+        return attempt(n + 1);
+      }
+    };
+    const p = attempt(1);
+    this.track(p.then(() => undefined), log);
+    return p;
   }
 
   private readonly pending = new Set<Promise<void>>();
@@ -239,13 +327,8 @@ export class AnthropicIntentParser implements IntentParser {
     while (this.pending.size) await Promise.all([...this.pending]);
   }
 
-  private async rememberQuietly(text: RedactedText, ctx: ParseContext, log: Logger): Promise<void> {
-    if (!this.d.store || !(await this.tenant(ctx.tenantId)).keepContext) return;
-    await this.remember(text, ctx).catch((err: unknown) => log.warn({ err: String(err) }, 'llm.remember_failed'));
-  }
-
   /** Only the redacted message, the thread's redacted messages, app names and environments. */
-  private promptInput(text: RedactedText, ctx: ParseContext, history: Array<{ speaker: string; text: string }>, apps: AppRef[]): PromptInput {
+  private promptInput(text: RedactedText, ctx: ParseContext, history: ThreadEntry[], apps: AppRef[]): PromptInput {
     const book = new LabelBook();
     const requester = this.d.pseudonym(ctx.tenantId, ctx.userId);
     book.label(requester); // the requester is always "user A"

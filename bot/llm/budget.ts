@@ -1,9 +1,21 @@
 /**
- * Per-tenant and per-user LLM budgets in Redis: requests per minute (fixed one-minute
- * windows) and tokens per UTC day. Keys carry pseudonyms (HMAC), never a user or tenant id.
- * `count` counts a request before it is sent (in parallel with the settings that hold the
- * limits); `charge` adds the tokens the API reported. A budget check that cannot reach Redis
- * fails closed: the caller answers with the offline commands.
+ * The LLM parser's state in Redis: per-tenant and per-user budgets, requests per minute
+ * (fixed one-minute windows) and tokens per UTC day, and each thread's last few redacted,
+ * depersonalized messages (the context sent with free text). Keys carry pseudonyms (HMAC),
+ * never a user, tenant, channel or thread id.
+ *
+ * `begin` is the one round trip a request makes before it is sent: one MULTI counts it
+ * against both budgets, reads today's tokens and reads the thread's context. It runs in
+ * parallel with the tenant's (cached) settings and apps, which hold the limits it is judged
+ * against (`judge`). `charge` adds the tokens the API reported and `remember` appends a
+ * message to its thread; both run after the reply, off its path. A budget check that cannot
+ * reach Redis fails closed: the caller answers with the offline commands.
+ *
+ * Thread context lives here rather than in PostgreSQL: it is read in the round trip the
+ * budget needs anyway, every bot process sees the same threads, and it expires by itself
+ * once it stops being context (THREAD_WINDOW_MS). It holds what the llm_thread_messages
+ * rows held: text after redaction (secrets are placeholders) and pseudonymization (people
+ * are ⟦user:<pseudonym>⟧ tokens), so `privacy forget me` has no raw id to find in it.
  */
 import type { Redis } from 'ioredis';
 
@@ -31,10 +43,29 @@ export interface BudgetCounts {
   userTokens: number;
 }
 
-export interface Budget {
-  /** Counts this request and reads the totals; judged against the tenant's limits by `judge`. */
-  count(who: { tenant: string; user: string }): Promise<BudgetCounts>;
-  charge(who: { tenant: string; user: string }, tokens: number): Promise<void>;
+/** Pseudonyms: the tenant's, the user's and (for context) the thread's. */
+export interface Who {
+  tenant: string;
+  user: string;
+}
+
+/** One earlier message of a thread: its speaker's pseudonym and its depersonalized text. */
+export interface ThreadEntry {
+  speaker: string;
+  text: string;
+  /** Epoch ms, by the parser's clock. */
+  at: number;
+}
+
+export interface LlmState {
+  /**
+   * One round trip: counts this request, reads the totals and, when `thread` is given, the
+   * thread's last `limit` messages written at or after `since` (epoch ms), oldest first.
+   */
+  begin(who: Who, thread: { key: string; since: number; limit: number } | undefined): Promise<{ counts: BudgetCounts; history: ThreadEntry[] }>;
+  charge(who: Who, tokens: number): Promise<void>;
+  /** Appends to a thread, keeping its last `keep` messages; the thread expires `ttlMs` after its last message. */
+  remember(thread: string, entry: ThreadEntry, o: { keep: number; ttlMs: number }): Promise<void>;
 }
 
 export function judge(c: BudgetCounts, limits: BudgetLimits): BudgetVerdict {
@@ -45,24 +76,41 @@ export function judge(c: BudgetCounts, limits: BudgetLimits): BudgetVerdict {
   return { ok: true };
 }
 
-export function createRedisBudget(redis: Redis, opts: { prefix?: string; now?: () => Date } = {}): Budget {
+function entriesOf(raw: unknown, since: number): ThreadEntry[] {
+  if (!Array.isArray(raw)) return [];
+  const out: ThreadEntry[] = [];
+  for (const s of raw) {
+    try {
+      const e = JSON.parse(String(s)) as Partial<ThreadEntry>;
+      if (typeof e.speaker === 'string' && typeof e.text === 'string' && typeof e.at === 'number' && e.at >= since) out.push({ speaker: e.speaker, text: e.text, at: e.at });
+    } catch { /* not ours: skipped */ }
+  }
+  return out;
+}
+
+export function createRedisLlmState(redis: Redis, opts: { prefix?: string; now?: () => Date } = {}): LlmState {
   const p = `${opts.prefix ?? 'hoist'}:llm`;
   const now = opts.now ?? (() => new Date());
   const minute = () => Math.floor(now().getTime() / 60_000);
   const day = () => now().toISOString().slice(0, 10);
+  const ctxKey = (thread: string) => `${p}:ctx:${thread}`;
   return {
-    async count(who) {
+    async begin(who, thread) {
       const m = minute();
       const d = day();
-      const r = await redis.multi()
+      const tx = redis.multi()
         .incr(`${p}:rpm:t:${who.tenant}:${m}`).expire(`${p}:rpm:t:${who.tenant}:${m}`, 120)
         .incr(`${p}:rpm:u:${who.user}:${m}`).expire(`${p}:rpm:u:${who.user}:${m}`, 120)
-        .get(`${p}:tok:t:${who.tenant}:${d}`).get(`${p}:tok:u:${who.user}:${d}`)
-        .exec();
+        .get(`${p}:tok:t:${who.tenant}:${d}`).get(`${p}:tok:u:${who.user}:${d}`);
+      if (thread) tx.lrange(ctxKey(thread.key), -thread.limit, -1);
+      const r = await tx.exec();
       if (!r) throw new Error('budget transaction aborted');
       for (const [err] of r) if (err) throw err;
-      const v = r.map(([, x]) => Number(x ?? 0));
-      return { tenantRequests: v[0]!, userRequests: v[2]!, tenantTokens: v[4]!, userTokens: v[5]! };
+      const v = r.slice(0, 6).map(([, x]) => Number(x ?? 0));
+      return {
+        counts: { tenantRequests: v[0]!, userRequests: v[2]!, tenantTokens: v[4]!, userTokens: v[5]! },
+        history: thread ? entriesOf(r[6]?.[1], thread.since) : [],
+      };
     },
     async charge(who, tokens) {
       if (tokens <= 0) return;
@@ -72,6 +120,11 @@ export function createRedisBudget(redis: Redis, opts: { prefix?: string; now?: (
         .incrby(`${p}:tok:t:${who.tenant}:${d}`, tokens).expire(`${p}:tok:t:${who.tenant}:${d}`, ttl)
         .incrby(`${p}:tok:u:${who.user}:${d}`, tokens).expire(`${p}:tok:u:${who.user}:${d}`, ttl)
         .exec();
+    },
+    async remember(thread, entry, o) {
+      const k = ctxKey(thread);
+      const r = await redis.multi().rpush(k, JSON.stringify(entry)).ltrim(k, -o.keep, -1).pexpire(k, o.ttlMs).exec();
+      for (const [err] of r ?? []) if (err) throw err;
     },
   };
 }

@@ -7,7 +7,7 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config.ts';
 import type { Logger } from '../core/types.ts';
 import { AnthropicIntentParser, type AnthropicParserDeps, type MessagesClient } from './anthropic-parser.ts';
-import { createRedisBudget } from './budget.ts';
+import { createRedisLlmState } from './budget.ts';
 import type { LlmStore, SecretOpener } from './ports.ts';
 import { createPseudonym } from './pseudonymize.ts';
 
@@ -34,7 +34,7 @@ export function createLlmParser(o: {
     model: o.config.HOIST_LLM_MODEL ?? DEFAULT_MODEL,
     store: o.store,
     sealer: o.sealer,
-    budget: o.redis ? createRedisBudget(o.redis, { prefix: o.prefix, now: o.overrides?.now }) : undefined,
+    state: o.redis ? createRedisLlmState(o.redis, { prefix: o.prefix, now: o.overrides?.now }) : undefined,
     pseudonym: createPseudonym(o.masterKey),
     logger: o.logger,
     timeoutMs: DEFAULT_TIMEOUT_MS,

@@ -26,14 +26,24 @@ export interface ParseContext {
  * `unknown` with a sentence saying so, never throws for network trouble.
  */
 export interface IntentParser {
-  parse(text: RedactedText, context: ParseContext): Promise<Intent | undefined>;
+  /**
+   * `ready`, when given, must resolve before anything is sent to a model: the parser may read
+   * (settings, apps, budget, context) meanwhile, but sends only after it. A rejection of
+   * `ready` is the caller's error: the parser sends nothing and rethrows it.
+   */
+  parse(text: RedactedText, context: ParseContext, ready?: Promise<void>): Promise<Intent | undefined>;
   /** Told of each message the grammar read, so later free text in the thread has context. */
   observe?(text: RedactedText, context: ParseContext): Promise<void>;
   /** For `privacy`: what was sent to the model for this tenant (the requests themselves for admins). */
   describeSent?(tenantId: string, admin: boolean): Promise<string | undefined>;
 }
 
-/** `beforeLlm` runs before the text is sent to a model (the pipeline commits the message's audit events there). */
+/**
+ * `beforeLlm` completes before the text is sent to a model (the pipeline commits the message's
+ * audit events there). It is started first and the parser's reads run alongside it, so they
+ * add nothing to its wait; a failure of `beforeLlm` is thrown from here, as before, and then
+ * nothing was sent.
+ */
 export async function parseIntent(text: RedactedText, llm: IntentParser | undefined, context: ParseContext, beforeLlm?: () => Promise<void>): Promise<ParsedIntent> {
   const intent = parseGrammar(text);
   if (!llm) return { intent, parser: 'grammar' };
@@ -41,7 +51,9 @@ export async function parseIntent(text: RedactedText, llm: IntentParser | undefi
     await llm.observe?.(text, context);
     return { intent, parser: 'grammar' };
   }
-  await beforeLlm?.();
-  const proposed = await llm.parse(text, context);
+  const ready = beforeLlm?.();
+  ready?.catch(() => undefined); // awaited below; the parser may return before looking at it
+  const proposed = await llm.parse(text, context, ready);
+  await ready;
   return proposed ? { intent: proposed, parser: 'llm' } : { intent, parser: 'grammar' };
 }

@@ -3,12 +3,21 @@
  * Messages API: what is sent, what comes back, and what the structure refuses to do.
  */
 import { eq, sql } from 'drizzle-orm';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { LlmRepo } from '../../db/llm-repo.ts';
-import { actions, llmRequests, llmThreadMessages, tenants } from '../../db/schema/index.ts';
+import { actions, llmRequests, tenants } from '../../db/schema/index.ts';
+import { invalidateTenant } from '../../db/tenant-cache.ts';
 import { startLlmHarness, type LlmHarness } from '../fakes/anthropic-harness.ts';
+import { TEST_REDIS_URL } from '../fixtures/services.ts';
 
 let h: LlmHarness;
+let redis: Redis;
+/** Every thread-context entry kept in Redis for this bot (bot/llm/budget.ts), as raw strings. */
+async function contextKept(): Promise<string[]> {
+  const keys = await redis.keys(`${h.prefix}:llm:ctx:*`);
+  return (await Promise.all(keys.map((k) => redis.lrange(k, 0, -1)))).flat();
+}
 const CANARY_PW = 'CanaryPw9f3xQ7zz';
 const CANARY_TOKEN = 'ghp_Zq8xCanary0Tok3nWm4pLr7sVb2nYd5kE1uJ9a';
 const ME = 'U0CANARY42';
@@ -20,8 +29,9 @@ beforeAll(async () => {
   await h.bot.store.upsertApp({ tenantId: h.tenantId, name: 'web', image: 'hoist-demo/httpd:1', port: 8080, environment: 'staging' });
   await h.bot.store.upsertApp({ tenantId: h.tenantId, name: 'api', image: 'hoist-demo/httpd:1', port: 8080, environment: 'production' });
   await h.bot.store.setRole(h.tenantId, `slack:${OTHER}`, 'deployer', 'test');
+  redis = new Redis(TEST_REDIS_URL);
 });
-afterAll(async () => { await h?.stop(); });
+afterAll(async () => { redis?.disconnect(); await h?.stop(); });
 beforeEach(() => { h.api.reset(); });
 
 const tool = (input: unknown) => ({ kind: 'tool' as const, input });
@@ -83,8 +93,14 @@ describe('LLM intent parsing', () => {
     const rows = await h.fx.dbh.db.select().from(llmRequests).where(eq(llmRequests.tenantId, h.tenantId));
     const last = rows.sort((a, b) => b.id - a.id)[0]!;
     expect(last.request).toEqual(h.api.requests[0]!.body);
-    const all = JSON.stringify(rows) + JSON.stringify(await h.fx.dbh.db.select().from(llmThreadMessages));
+    // Nor does the thread context kept in Redis: redacted, people as pseudonym tokens.
+    const kept = await contextKept();
+    expect(kept.some((e) => e.includes('⟦user:'))).toBe(true);
+    const all = JSON.stringify(rows) + JSON.stringify(kept);
     for (const canary of [CANARY_PW, CANARY_TOKEN, ME, OTHER, 'alice@example.com']) expect(all).not.toContain(canary);
+    // Redis keys carry pseudonyms only: no tenant, channel or user id.
+    const redisSide = JSON.stringify(kept) + (await redis.keys(`${h.prefix}:llm:*`)).join(' ');
+    for (const id of [h.tenantId, h.tenantId.slice('slack:'.length), 'C0CHANNEL1', ME]) expect(redisSide).not.toContain(id);
   });
 
   it('answers a timeout and an overloaded API with the fallback sentence, without crashing', async () => {
@@ -191,15 +207,19 @@ describe('LLM intent parsing', () => {
   });
 
   it('keeps and sends no thread context in the tenant\'s minimal content mode', async () => {
-    const setMode = (mode: string) => h.fx.dbh.db.update(tenants)
-      .set({ settings: sql`${tenants.settings} || ${JSON.stringify({ privacy: { contentMode: mode } })}::jsonb` }).where(eq(tenants.id, h.tenantId));
+    const setMode = async (mode: string) => {
+      await h.fx.dbh.db.update(tenants)
+        .set({ settings: sql`${tenants.settings} || ${JSON.stringify({ privacy: { contentMode: mode } })}::jsonb` }).where(eq(tenants.id, h.tenantId));
+      invalidateTenant(h.fx.dbh.db, h.tenantId); // a write made in this process (llm-cache.test.ts covers other processes)
+    };
+    await h.say(ME, 'restart api', 'th-min'); // kept while the mode is still full
     await setMode('minimal');
-    const before = (await h.fx.dbh.db.select().from(llmThreadMessages).where(eq(llmThreadMessages.thread, 'slack:C0CHANNEL1:th-min'))).length;
+    const before = (await contextKept()).length;
     await h.say(ME, 'restart web', 'th-min');
     h.api.script(tool({ action: 'restart', app: 'web' }));
     await h.say(ME, 'and again please', 'th-min');
-    expect(h.api.userTurn(0).thread).toEqual([]);
-    expect(await h.fx.dbh.db.select().from(llmThreadMessages).where(eq(llmThreadMessages.thread, 'slack:C0CHANNEL1:th-min'))).toHaveLength(before);
+    expect(h.api.userTurn(0).thread).toEqual([]); // not even what was kept before the switch
+    expect(await contextKept()).toHaveLength(before);
     await setMode('full');
   });
 });

@@ -100,6 +100,27 @@ describe('tenant cache, invalidated by PostgreSQL notifications', () => {
     expect(await c.get('t', 'k', async () => 'fresh')).toBe('fresh');
   });
 
+  it('refreshes a busy entry ahead of its expiry, never past the hard bound', async () => {
+    let t = 0;
+    const c = new TenantCache({ ttlMs: 1000, now: () => t });
+    c.live = true;
+    let n = 0;
+    const load = async () => `v${++n}`;
+    expect(await c.get('t', 'k', load)).toBe('v1');
+    t = 400;
+    expect(await c.get('t', 'k', load)).toBe('v1'); // young: no reload
+    expect(n).toBe(1);
+    t = 700;
+    expect(await c.get('t', 'k', load)).toBe('v1'); // old half: served, reloaded behind
+    await new Promise((r) => setTimeout(r, 0));
+    expect(n).toBe(2);
+    t = 1100; // past the first load's expiry, young in the refreshed one's life
+    expect(await c.get('t', 'k', load)).toBe('v2');
+    expect(c.misses).toBe(1);
+    t = 5000; // nobody asked meanwhile: a plain miss
+    expect(await c.get('t', 'k', load)).toBe('v3');
+  });
+
   it('a failed read is not remembered; concurrent misses share one query', async () => {
     const c = new TenantCache();
     c.live = true;

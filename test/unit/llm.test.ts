@@ -1,10 +1,14 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../../bot/infra/logger.ts';
+import { createLlmParser } from '../../bot/llm/index.ts';
 import { staticRequestParts, SYSTEM_PROMPT, toolInputSchema } from '../../bot/llm/prompt.ts';
 import { createPseudonym, LabelBook, labelTokens, pseudonymizeText, userToken } from '../../bot/llm/pseudonymize.ts';
 import { editDistance, resolveName } from '../../bot/llm/resolve.ts';
 import { LlmCallFailed, retryAfterMs, withRetries } from '../../bot/llm/retry.ts';
 import { checkInput, checkToolCalls, cleanQuestion, type ValidationContext } from '../../bot/llm/validate.ts';
+import { parseIntent, type ParseContext } from '../../bot/pipeline/parse-intent.ts';
+import { redactMessage } from '../../bot/pipeline/redact.ts';
 import { startFakeAnthropic, type FakeAnthropic } from '../fakes/anthropic-api.ts';
 
 const ctx: ValidationContext = {
@@ -147,5 +151,33 @@ describe('retries against the fake Messages API', () => {
     const dead = new Anthropic({ apiKey: 'k', baseURL: 'http://127.0.0.1:1', maxRetries: 0 });
     await expect(withRetries((t) => dead.messages.create({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }] }, { timeout: t, maxRetries: 0 }), opts))
       .rejects.toMatchObject({ failure: { kind: 'unreachable' }, attempts: 3 });
+  });
+});
+
+describe('parseIntent and the pipeline\'s precondition (beforeLlm)', () => {
+  let api: FakeAnthropic;
+  beforeAll(async () => { api = await startFakeAnthropic({ apiKey: 'k-456' }); });
+  afterAll(async () => { await api.close(); });
+
+  it('reads alongside it, sends nothing before it resolves, and nothing at all when it fails', async () => {
+    const parser = createLlmParser({
+      config: { ANTHROPIC_API_KEY: 'k-456', HOIST_LLM_MODEL: 'm' }, client: (k) => new Anthropic({ apiKey: k, baseURL: api.url, maxRetries: 0 }),
+      masterKey: Buffer.alloc(32, 7), logger: createLogger({ level: 'silent' }),
+    });
+    const text = redactMessage('could you bounce web').text;
+    let apps = 0;
+    const context: ParseContext = { tenantId: 'slack:T1', userId: 'slack:U1', conversation: { platform: 'slack', tenantId: 'slack:T1', channelId: 'C1' }, apps: async () => { apps++; return [{ name: 'web', environment: 'staging' }]; } };
+    api.fallback = { kind: 'tool', input: { action: 'restart', app: 'web' } };
+    let release!: () => void;
+    const gate = new Promise<void>((r) => { release = r; });
+    const parsed = parseIntent(text, parser, context, () => gate);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(apps).toBe(1); // already read
+    expect(api.requests).toHaveLength(0); // but not sent
+    release();
+    expect(await parsed).toEqual({ intent: { action: 'restart', app: 'web' }, parser: 'llm' });
+    expect(api.requests).toHaveLength(1);
+    await expect(parseIntent(text, parser, context, async () => { throw new Error('audit down'); })).rejects.toThrow('audit down');
+    expect(api.requests).toHaveLength(1);
   });
 });
