@@ -43,6 +43,7 @@ import { DEFAULT_LIMITS, judge, type BudgetLimits, type LlmState, type ThreadEnt
 import { budgetText, unreachableText } from './messages.ts';
 import type { LlmStore, SecretOpener } from './ports.ts';
 import { PROMPT_VERSION, staticRequestParts, userContent, type PromptInput } from './prompt.ts';
+import { WORKSPACE } from '../../workers/contract/pseudonym.ts';
 import { LabelBook, labelTokens, pseudonymizeText, userToken } from './pseudonymize.ts';
 import { LlmCallFailed, withRetries } from './retry.ts';
 import { checkToolCalls } from './validate.ts';
@@ -196,7 +197,7 @@ export class AnthropicIntentParser implements IntentParser {
 
   /** The thread's Redis key part: a tenant-scoped pseudonym, so no channel or thread id is stored. */
   private threadRef(ctx: ParseContext): string {
-    return `${this.d.pseudonym(ctx.tenantId, '*workspace*')}:${this.d.pseudonym(ctx.tenantId, `*thread*${threadKey(ctx.conversation)}`)}`;
+    return `${this.d.pseudonym(ctx.tenantId, WORKSPACE)}:${this.d.pseudonym(ctx.tenantId, `*thread*${threadKey(ctx.conversation)}`)}`;
   }
 
   private remember(text: RedactedText, ctx: ParseContext): Promise<void> {
@@ -208,7 +209,7 @@ export class AnthropicIntentParser implements IntentParser {
     const started = performance.now();
     const store = this.d.store;
     const state = this.d.state;
-    const who = { tenant: this.d.pseudonym(ctx.tenantId, '*workspace*'), user: this.d.pseudonym(ctx.tenantId, ctx.userId) };
+    const who = { tenant: this.d.pseudonym(ctx.tenantId, WORKSPACE), user: this.d.pseudonym(ctx.tenantId, ctx.userId) };
     const log = this.d.logger.child({ tenant: ctx.tenantId });
     const tenant = this.tenant(ctx.tenantId);
     // Without a server key most tenants have no LLM at all: find out before reading more.

@@ -9,14 +9,7 @@
 import { createHmac } from 'node:crypto';
 import type { Platform } from '../core/types.ts';
 
-/**
- * Pseudonymous, stable per tenant and user; used for thread speakers and budget keys. The
- * HMAC key is derived from the master key, so pseudonyms cannot be recomputed without it.
- */
-export function createPseudonym(masterKey: Buffer): (tenantId: string, userId: string) => string {
-  const key = createHmac('sha256', masterKey).update('hoist/llm-pseudonym/v1').digest();
-  return (tenantId, userId) => createHmac('sha256', key).update(`${tenantId}\0${userId}`).digest('base64url').slice(0, 22);
-}
+export { createPseudonym } from '../../workers/contract/pseudonym.ts';
 
 export class LabelBook {
   private readonly labels = new Map<string, string>();

@@ -78,6 +78,7 @@ export function createPrivacyService(d: PrivacyServiceDeps): PrivacyPort {
         s.contentMode === 'minimal'
           ? '  • message text: none at all (minimal content mode) — only what was asked for, as action metadata;'
           : `  • message text, redacted (secrets replaced by placeholders), and parsed intents: ${r.chatDays} days;`,
+        ...(s.contentMode === 'minimal' ? [] : ['    when a language model is on: the thread\'s last few redacted messages (people as pseudonyms) in Redis, for context, gone 30 minutes after the thread\'s last message;']),
         `  • ${c.llm} records of what was sent to a language model: ${r.llmDays} days;`,
         `  • ${c.audit} audit events, hash-chained and append-only: ${r.auditDays} days, then cut with a signed checkpoint;`,
         `  • ${c.envVars} env var values, only as AES-256-GCM ciphertext under this workspace's own key; chat secrets until their action ends;`,

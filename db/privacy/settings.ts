@@ -11,7 +11,7 @@ import { tenants } from '../schema/index.ts';
 import { invalidateTenant } from '../tenant-cache.ts';
 
 export const DEFAULT_RETENTION = {
-  /** Redacted chat text and parsed intents in audit events, LLM thread context. */
+  /** Redacted chat text and parsed intents in audit events (LLM thread context is in Redis, 30 minutes: bot/llm/budget.ts). */
   chatDays: 90,
   /** What was sent to the LLM (llm_requests). */
   llmDays: 90,

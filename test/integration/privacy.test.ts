@@ -5,6 +5,7 @@
  * another tenant; forget-me leaves no raw id (pg_dump + grep) and the chain verifies;
  * tenant delete leaves zero rows, containers, networks, Redis keys and data keys.
  */
+import { createPseudonym, WORKSPACE } from '../../workers/contract/pseudonym.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -242,6 +243,12 @@ describe('privacy end to end (real PostgreSQL, Redis, Docker)', () => {
     const redis = new Redis(TEST_REDIS_URL);
     try {
       await redis.set(`${prefix}:ratelimit:${B}:UADMIN1`, '3');
+      // The LLM stage's keys name the tenant only by its pseudonym (thread context, budgets).
+      const workspace = createPseudonym(sealer.keyring.current.key)(B, WORKSPACE);
+      const otherWorkspace = createPseudonym(sealer.keyring.current.key)(A, WORKSPACE);
+      await redis.rpush(`${prefix}:llm:ctx:${workspace}:thread1`, '{"speaker":"x","text":"redacted","at":1}');
+      await redis.set(`${prefix}:llm:rpm:t:${workspace}:1`, '2');
+      await redis.set(`${prefix}:llm:rpm:t:${otherWorkspace}:1`, '2');
       expect((await docker.listContainers({ all: true, filters: { label: [`hoist.tenant=${B}`] } })).length).toBeGreaterThan(0);
       const receipt = await deleteTenant({ db: fx.dbh.db, sealer, deployer: workers.deployer, redis, prefix, clock: { now: () => new Date() }, tenantId: B, reason: 'customer offboarding', operator: 'operator:test' });
       expect(receipt.containersRemoved).toBe(1);
@@ -254,6 +261,8 @@ describe('privacy end to end (real PostgreSQL, Redis, Docker)', () => {
       const [, keys] = await redis.scan('0', 'MATCH', `*${B}*`, 'COUNT', 10_000);
       expect(keys).toHaveLength(0);
       expect((await redisDump()).includes(B)).toBe(false);
+      expect(await redis.exists(`${prefix}:llm:ctx:${workspace}:thread1`, `${prefix}:llm:rpm:t:${workspace}:1`)).toBe(0);
+      expect(await redis.exists(`${prefix}:llm:rpm:t:${otherWorkspace}:1`)).toBe(1);
       // The other tenant is untouched and every remaining chain (incl. the operator chain) verifies.
       expect((await docker.listContainers({ filters: { label: [`hoist.tenant=${A}`] } })).length).toBe(1);
       expect(await verifyAudit(fx.dbh.db, undefined, sealer)).toMatchObject({ ok: true });

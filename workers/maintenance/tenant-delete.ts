@@ -7,6 +7,7 @@
  * in the operator chain (`hoist:system`), which holds no row of the tenant. Idempotent.
  */
 import { Queue, type JobType } from 'bullmq';
+import { createPseudonym, WORKSPACE } from '../contract/pseudonym.ts';
 import type { Redis } from 'ioredis';
 import type { Db } from '../../db/client.ts';
 import { appendAudit } from '../../db/audit.ts';
@@ -36,7 +37,7 @@ export interface DeletionReceipt {
 const JOB_STATES: JobType[] = ['completed', 'failed', 'delayed', 'wait', 'waiting-children', 'prioritized', 'active'];
 
 /** Removes the tenant's BullMQ jobs and every Redis key naming the tenant; returns how many keys went. */
-export async function purgeTenantRedis(redis: Redis, prefix: string | undefined, tenantId: string): Promise<number> {
+export async function purgeTenantRedis(redis: Redis, prefix: string | undefined, tenantId: string, masterKey?: Buffer): Promise<number> {
   let removed = 0;
   for (const name of [...Object.values(QUEUES), MAINTENANCE_QUEUE]) {
     const q = new Queue(name, { connection: redis, prefix });
@@ -50,13 +51,18 @@ export async function purgeTenantRedis(redis: Redis, prefix: string | undefined,
     }
     await q.close();
   }
-  const pattern = `*${tenantId.replace(/[*?[\]\\]/g, '\\$&')}*`;
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) removed += await redis.del(...keys);
-  } while (cursor !== '0');
+  const glob = (x: string) => x.replace(/[*?[\]\\]/g, '\\$&');
+  // Keys naming the tenant, and the LLM stage's keys (budgets, thread context), which name it
+  // only by its pseudonym.
+  const patterns = [`*${glob(tenantId)}*`, ...(masterKey ? [`${glob(prefix ?? 'hoist')}:llm:*${glob(createPseudonym(masterKey)(tenantId, WORKSPACE))}*`] : [])];
+  for (const pattern of patterns) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+      cursor = next;
+      if (keys.length) removed += await redis.del(...keys);
+    } while (cursor !== '0');
+  }
   return removed;
 }
 
@@ -66,7 +72,7 @@ export async function deleteTenant(d: {
 }): Promise<DeletionReceipt> {
   const started = d.clock.now();
   const containersRemoved = await d.deployer.remove(d.tenantId);
-  const redisKeysRemoved = await purgeTenantRedis(d.redis, d.prefix, d.tenantId);
+  const redisKeysRemoved = await purgeTenantRedis(d.redis, d.prefix, d.tenantId, d.sealer.keyring.current.key);
   const { rows, dataKeysDestroyed } = await eraseTenantRows(d.db, d.sealer, d.tenantId);
   const finished = d.clock.now();
   const receipt: DeletionReceipt = {
