@@ -6,7 +6,6 @@
  * become per-request labels ("user A" is always the requester), so the same person keeps
  * one label across a thread and the labels mean nothing outside the request.
  */
-import { createHmac } from 'node:crypto';
 import type { Platform } from '../core/types.ts';
 
 export { createPseudonym } from '../../workers/contract/pseudonym.ts';
