@@ -33,6 +33,13 @@ export function createRateLimiter(o: { redis: Redis; masterKey: Buffer; prefix?:
   const pseudo = (s: string) => createHmac('sha256', key).update(s).digest('base64url').slice(0, 22);
   const now = o.now ?? Date.now;
   const prefix = `${o.prefix ?? 'hoist'}:rl`;
+  if (typeof (o.redis as unknown as Record<string, unknown>).hoistRateTake !== 'function') {
+    o.redis.defineCommand('hoistRateTake', {
+      lua: `local u = redis.call('INCR', KEYS[1]); redis.call('PEXPIRE', KEYS[1], ARGV[1])
+local t = redis.call('INCR', KEYS[2]); redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return {u, t}`,
+    });
+  }
   return {
     async take(tenantId, userId) {
       const t = now();
@@ -41,9 +48,9 @@ export function createRateLimiter(o: { redis: Redis; masterKey: Buffer; prefix?:
       const tk = `${prefix}:t:${pseudo(tenantId)}:${win}`;
       const uk = `${prefix}:u:${pseudo(`${tenantId}\u0000${userId}`)}:${win}`;
       try {
-        const r = await o.redis.multi().incr(uk).pexpire(uk, limits.windowMs + 1000).incr(tk).pexpire(tk, limits.windowMs + 1000).exec();
-        const userCount = Number(r?.[0]?.[1] ?? 0);
-        const tenantCount = Number(r?.[2]?.[1] ?? 0);
+        // One scripted command (one socket write) rather than a MULTI of six.
+        const [userCount, tenantCount] = (await (o.redis as Redis & { hoistRateTake(n: number, ...a: (string | number)[]): Promise<[number, number]> })
+          .hoistRateTake(2, uk, tk, limits.windowMs + 1000)).map(Number) as [number, number];
         if (userCount > limits.perUser) return { ok: false, scope: 'user', retryAfterMs };
         if (tenantCount > limits.perTenant) return { ok: false, scope: 'tenant', retryAfterMs };
         return { ok: true };

@@ -4,7 +4,7 @@
  * depersonalized messages (the context sent with free text). Keys carry pseudonyms (HMAC),
  * never a user, tenant, channel or thread id.
  *
- * `begin` is the one round trip a request makes before it is sent: one MULTI counts it
+ * `begin` is the one round trip a request makes before it is sent: one script counts it
  * against both budgets, reads today's tokens and reads the thread's context. It runs in
  * parallel with the tenant's (cached) settings and apps, which hold the limits it is judged
  * against (`judge`). `charge` adds the tokens the API reported and `remember` appends a
@@ -88,43 +88,69 @@ function entriesOf(raw: unknown, since: number): ThreadEntry[] {
   return out;
 }
 
+/**
+ * Each operation is one Lua script: one command written to the socket instead of a MULTI of
+ * five to seven (every message is remembered, so this is on every message's CPU bill), and
+ * just as atomic.
+ */
+const BEGIN = `
+local tr = redis.call('INCR', KEYS[1]); redis.call('EXPIRE', KEYS[1], 120)
+local ur = redis.call('INCR', KEYS[2]); redis.call('EXPIRE', KEYS[2], 120)
+local tt = redis.call('GET', KEYS[3]) or '0'
+local ut = redis.call('GET', KEYS[4]) or '0'
+local h = {}
+if #KEYS > 4 then h = redis.call('LRANGE', KEYS[5], -tonumber(ARGV[1]), -1) end
+return {tr, ur, tt, ut, h}`;
+const CHARGE = `
+redis.call('INCRBY', KEYS[1], ARGV[1]); redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('INCRBY', KEYS[2], ARGV[1]); redis.call('EXPIRE', KEYS[2], ARGV[2])
+return 1`;
+const REMEMBER = `
+redis.call('RPUSH', KEYS[1], ARGV[1]); redis.call('LTRIM', KEYS[1], -tonumber(ARGV[2]), -1); redis.call('PEXPIRE', KEYS[1], ARGV[3])
+return 1`;
+
+type Scripted = Redis & {
+  hoistLlmBegin(n: number, ...a: (string | number)[]): Promise<[number, number, string, string, string[]]>;
+  hoistLlmCharge(n: number, ...a: (string | number)[]): Promise<number>;
+  hoistLlmRemember(n: number, ...a: (string | number)[]): Promise<number>;
+};
+
+function scripted(redis: Redis): Scripted {
+  const r = redis as Scripted;
+  if (typeof r.hoistLlmBegin !== 'function') {
+    redis.defineCommand('hoistLlmBegin', { lua: BEGIN });
+    redis.defineCommand('hoistLlmCharge', { lua: CHARGE });
+    redis.defineCommand('hoistLlmRemember', { lua: REMEMBER });
+  }
+  return r;
+}
+
 export function createRedisLlmState(redis: Redis, opts: { prefix?: string; now?: () => Date } = {}): LlmState {
   const p = `${opts.prefix ?? 'hoist'}:llm`;
   const now = opts.now ?? (() => new Date());
   const minute = () => Math.floor(now().getTime() / 60_000);
   const day = () => now().toISOString().slice(0, 10);
   const ctxKey = (thread: string) => `${p}:ctx:${thread}`;
+  const r = scripted(redis);
   return {
     async begin(who, thread) {
       const m = minute();
       const d = day();
-      const tx = redis.multi()
-        .incr(`${p}:rpm:t:${who.tenant}:${m}`).expire(`${p}:rpm:t:${who.tenant}:${m}`, 120)
-        .incr(`${p}:rpm:u:${who.user}:${m}`).expire(`${p}:rpm:u:${who.user}:${m}`, 120)
-        .get(`${p}:tok:t:${who.tenant}:${d}`).get(`${p}:tok:u:${who.user}:${d}`);
-      if (thread) tx.lrange(ctxKey(thread.key), -thread.limit, -1);
-      const r = await tx.exec();
-      if (!r) throw new Error('budget transaction aborted');
-      for (const [err] of r) if (err) throw err;
-      const v = r.slice(0, 6).map(([, x]) => Number(x ?? 0));
+      const keys = [`${p}:rpm:t:${who.tenant}:${m}`, `${p}:rpm:u:${who.user}:${m}`, `${p}:tok:t:${who.tenant}:${d}`, `${p}:tok:u:${who.user}:${d}`];
+      if (thread) keys.push(ctxKey(thread.key));
+      const [tr, ur, tt, ut, h] = await r.hoistLlmBegin(keys.length, ...keys, thread?.limit ?? 0);
       return {
-        counts: { tenantRequests: v[0]!, userRequests: v[2]!, tenantTokens: v[4]!, userTokens: v[5]! },
-        history: thread ? entriesOf(r[6]?.[1], thread.since) : [],
+        counts: { tenantRequests: Number(tr), userRequests: Number(ur), tenantTokens: Number(tt ?? 0), userTokens: Number(ut ?? 0) },
+        history: thread ? entriesOf(h, thread.since) : [],
       };
     },
     async charge(who, tokens) {
       if (tokens <= 0) return;
       const d = day();
-      const ttl = 2 * 86_400;
-      await redis.multi()
-        .incrby(`${p}:tok:t:${who.tenant}:${d}`, tokens).expire(`${p}:tok:t:${who.tenant}:${d}`, ttl)
-        .incrby(`${p}:tok:u:${who.user}:${d}`, tokens).expire(`${p}:tok:u:${who.user}:${d}`, ttl)
-        .exec();
+      await r.hoistLlmCharge(2, `${p}:tok:t:${who.tenant}:${d}`, `${p}:tok:u:${who.user}:${d}`, tokens, 2 * 86_400);
     },
     async remember(thread, entry, o) {
-      const k = ctxKey(thread);
-      const r = await redis.multi().rpush(k, JSON.stringify(entry)).ltrim(k, -o.keep, -1).pexpire(k, o.ttlMs).exec();
-      for (const [err] of r ?? []) if (err) throw err;
+      await r.hoistLlmRemember(1, ctxKey(thread), JSON.stringify(entry), o.keep, o.ttlMs);
     },
   };
 }

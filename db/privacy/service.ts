@@ -39,7 +39,8 @@ export function createPrivacyService(d: PrivacyServiceDeps): PrivacyPort {
   return {
     async contentMode(tenantId) {
       // Through the tenant cache when the bot attached one (invalidated by PostgreSQL on every change).
-      return privacySettingsOf(await cachedRead(d.db, tenantId, 'settings', () => readTenantSettings(d.db, tenantId))).contentMode;
+      // The parsed mode is what is kept: no schema validation per message.
+      return cachedRead(d.db, tenantId, 'contentMode', async () => privacySettingsOf(await readTenantSettings(d.db, tenantId)).contentMode);
     },
 
     async recordUsage(e) {
