@@ -2,7 +2,10 @@
  * Deploy benchmark (real PostgreSQL, Redis and Docker, as the integration tests use):
  * 1. Approve-to-healthy of the demo image through the whole path (approve → queue → worker
  *    → rollout → result in the thread), beside a plain `docker create` + `start` + the same
- *    health wait in the same run; the ratio is Hoist's overhead (target ≤ 1.2×).
+ *    health wait in the same run; the ratio is Hoist's overhead (target ≤ 1.2×). A third
+ *    series creates the container exactly as Hoist does (hardened, on the tenant's network)
+ *    and waits the same way: plain → hardened is the price of isolation, hardened → Hoist is
+ *    Hoist's own path (queue, Postgres, result).
  * 2. 20 apps rolled out in parallel: total time and peak RSS of the process (bot + workers).
  *
  *   npx tsx bench/deploy.ts
@@ -16,6 +19,7 @@ import { createLogger } from '../bot/infra/logger.ts';
 import { startBot } from '../bot/main.ts';
 import { startWorkers } from '../workers/main.ts';
 import { waitHealthy } from '../workers/deploy/docker-health.ts';
+import { replicaCreateOptions, resolveTenantNetwork } from '../workers/deploy/docker-objects.ts';
 import { RecordingAdapter } from '../test/fakes/recording-adapter.ts';
 import { cleanupTenant, demoImage } from '../test/fixtures/images.ts';
 import { freshDatabase, TEST_REDIS_URL, uid } from '../test/fixtures/services.ts';
@@ -23,18 +27,27 @@ import { freshDatabase, TEST_REDIS_URL, uid } from '../test/fixtures/services.ts
 export interface DeployBench {
   hoistMs: number[];
   plainMs: number[];
+  hardenedMs: number[];
   ratio: number;
   parallel: { apps: number; totalMs: number; peakRssMb: number };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function plainRollout(docker: Dockerode, image: string, label: string): Promise<number> {
+const PLAIN = (image: string, label: string): Dockerode.ContainerCreateOptions => ({
+  Image: image, Labels: { 'hoist.tenant': label }, ExposedPorts: { '8080/tcp': {} },
+  HostConfig: { PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
+});
+
+/** Hoist's own create options (hardening, tenant network), without Hoist around them. */
+const HARDENED = (image: string, tenantId: string, networkId: string, i: number): Dockerode.ContainerCreateOptions => ({
+  ...replicaCreateOptions({ tenantId, app: 'hardened', deploymentId: `dep-h${i}`, actionId: `act-h${i}`, image, port: 8080, replicas: 1, env: {} }, 1, networkId,
+    { publishAddress: '127.0.0.1', memoryBytes: 256 * 1024 * 1024, nanoCpus: 500_000_000, pidsLimit: 256 }),
+});
+
+async function plainRollout(docker: Dockerode, options: Dockerode.ContainerCreateOptions): Promise<number> {
   const t0 = performance.now();
-  const c = await docker.createContainer({
-    Image: image, Labels: { 'hoist.tenant': label }, ExposedPorts: { '8080/tcp': {} },
-    HostConfig: { PortBindings: { '8080/tcp': [{ HostIp: '127.0.0.1', HostPort: '' }] } },
-  });
+  const c = await docker.createContainer(options);
   await c.start();
   const o = await waitHealthy({ container: c, replica: 1, port: 8080, hasHealthcheck: false, restartsBefore: 0 },
     { deadline: Date.now() + 30_000, probeHost: '127.0.0.1', timeoutMs: 30_000, cancelled: () => false });
@@ -45,7 +58,7 @@ async function plainRollout(docker: Dockerode, image: string, label: string): Pr
 }
 
 export async function benchDeploy(opts: { rounds?: number; apps?: number } = {}): Promise<DeployBench> {
-  const rounds = opts.rounds ?? 5;
+  const rounds = opts.rounds ?? 7;
   const appsN = opts.apps ?? 20;
   const docker = new Dockerode();
   const image = await demoImage(docker, '1');
@@ -75,9 +88,12 @@ export async function benchDeploy(opts: { rounds?: number; apps?: number } = {})
   try {
     const hoistMs: number[] = [];
     const plainMs: number[] = [];
+    const hardenedMs: number[] = [];
+    const networkId = await resolveTenantNetwork(docker, tenantId);
     for (let i = 0; i < rounds; i++) {
-      // Alternate, so neither side always runs on a warmer engine.
-      plainMs.push(await plainRollout(docker, image, tenantId));
+      // Alternate, so no side always runs on a warmer engine.
+      plainMs.push(await plainRollout(docker, PLAIN(image, tenantId)));
+      hardenedMs.push(await plainRollout(docker, HARDENED(image, tenantId, networkId, i)));
       const id = await propose(`deploy b${i} image ${image} port 8080`);
       const t0 = performance.now();
       await approve(id);
@@ -94,7 +110,7 @@ export async function benchDeploy(opts: { rounds?: number; apps?: number } = {})
     const totalMs = performance.now() - t0;
     clearInterval(sampler);
     return {
-      hoistMs, plainMs, ratio: median(hoistMs) / median(plainMs),
+      hoistMs, plainMs, hardenedMs, ratio: median(hoistMs) / median(plainMs),
       parallel: { apps: appsN, totalMs, peakRssMb: Math.round(peak / 1024 / 1024) },
     };
   } finally {
@@ -111,7 +127,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   process.stdout.write(
     `approve-to-healthy (Hoist): median ${median(r.hoistMs).toFixed(0)} ms  [${f(r.hoistMs)}]\n` +
     `plain create+start+health:  median ${median(r.plainMs).toFixed(0)} ms  [${f(r.plainMs)}]\n` +
-    `overhead ratio: ${r.ratio.toFixed(2)}x (target <= 1.2x)\n` +
+    `hardened, tenant network:   median ${median(r.hardenedMs).toFixed(0)} ms  [${f(r.hardenedMs)}]\n` +
+    `overhead ratio: ${r.ratio.toFixed(2)}x (target <= 1.2x); isolation alone ${(median(r.hardenedMs) / median(r.plainMs)).toFixed(2)}x, ` +
+    `Hoist's own path ${(median(r.hoistMs) - median(r.hardenedMs)).toFixed(0)} ms\n` +
     `${r.parallel.apps} apps in parallel: ${(r.parallel.totalMs / 1000).toFixed(1)} s total, peak RSS ${r.parallel.peakRssMb} MB\n`,
   );
   process.exit(0);

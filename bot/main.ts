@@ -14,7 +14,7 @@ import { LlmRepo } from '../db/llm-repo.ts';
 import { Store } from '../db/repo.ts';
 import { attachTenantCache } from '../db/tenant-cache.ts';
 import { createDb } from '../db/client.ts';
-import { QUEUES, type ResultEvent, type Role } from '../workers/contract/index.ts';
+import { QUEUES, targetNames, type ResultEvent, type Role } from '../workers/contract/index.ts';
 import { ConsoleAdapter } from './adapters/console/console-adapter.ts';
 import { createSlackAdapter, type SlackAdapterOptions, type ThreadMemory } from './adapters/slack/slack-adapter.ts';
 import { createDiscordAdapter, type DiscordAdapterOptions } from './adapters/discord/discord-adapter.ts';
@@ -167,6 +167,8 @@ export async function startBot(o: BotOptions) {
     defaultRole: (_tenant, user): Role | undefined => (user.startsWith('console:') || admins.has(user) ? 'admin' : undefined),
     onEnqueued: (id) => inflight.add(id),
     allowedRegistries: o.config.HOIST_ALLOWED_REGISTRIES,
+    // Only when the bot is told the targets; otherwise the workers refuse an unknown one.
+    ...(o.config.HOIST_TARGETS.length ? { targets: targetNames(o.config.HOIST_TARGETS) } : {}),
     rateLimit: async (tenantId, userId) => {
       if (userId.startsWith('console:')) return undefined; // the person at the terminal is not rate limited
       const d = await limiter.take(tenantId, userId);

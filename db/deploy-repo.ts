@@ -4,11 +4,13 @@
  * and the deployment history the reconciler and image pruning need. Lease times come from
  * the database clock (`now()`), so workers on machines with skewed clocks still agree.
  */
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { actions, apps, deployLeases, deployments, tenants } from './schema/index.ts';
+import { invalidateTenant } from './tenant-cache.ts';
 
 export type LeaseResult = { acquired: true } | { acquired: false; holder: string; since: Date };
+export type RouteRow = { tenantId: string; app: string; endpointPort: number; desired: string; deploymentId: string | null; hostPorts: unknown; config: unknown };
 
 /** What an app keeps between deployments (apps.settings). */
 export interface AppDeploySettings {
@@ -76,6 +78,12 @@ export class DeployRepo {
     return this.db.select().from(apps).orderBy(apps.tenantId, apps.name);
   }
 
+  /** The app row, uncached (the reconciler re-reads it under the app's lease). */
+  async app(tenantId: string, name: string) {
+    const [row] = await this.db.select().from(apps).where(and(eq(apps.tenantId, tenantId), eq(apps.name, name)));
+    return row;
+  }
+
   async appSettings(tenantId: string, app: string): Promise<AppDeploySettings> {
     const [row] = await this.db.select({ s: apps.settings }).from(apps).where(and(eq(apps.tenantId, tenantId), eq(apps.name, app)));
     return (row?.s ?? {}) as AppDeploySettings;
@@ -90,6 +98,7 @@ export class DeployRepo {
       else next[k] = v;
     }
     await this.db.update(apps).set({ settings: next }).where(and(eq(apps.tenantId, tenantId), eq(apps.name, app)));
+    invalidateTenant(this.db, tenantId);
   }
 
   async tenantSettings(tenantId: string): Promise<Record<string, unknown>> {
@@ -101,6 +110,7 @@ export class DeployRepo {
     await this.db.update(tenants)
       .set({ settings: sql`jsonb_set(${tenants.settings}, ${`{${key}}`}::text[], ${JSON.stringify(value)}::jsonb, true)` })
       .where(eq(tenants.id, tenantId));
+    invalidateTenant(this.db, tenantId);
   }
 
   async recordBuild(deploymentId: string, source: string, commitSha: string, image: string): Promise<void> {
@@ -145,11 +155,21 @@ export class DeployRepo {
   }
 
   /** The proxy's routing table: every app with an endpoint, its current deployment's replica ports. */
-  async routes(): Promise<Array<{ tenantId: string; app: string; endpointPort: number; desired: string; deploymentId: string | null; hostPorts: unknown; config: unknown }>> {
+  async routes(): Promise<RouteRow[]> {
+    return this.routeRows(sql`${apps.endpointPort} is not null`);
+  }
+
+  /** One app's row of the routing table (the switch of one rollout reloads only that). */
+  async route(tenantId: string, app: string): Promise<RouteRow | undefined> {
+    const [r] = await this.routeRows(and(sql`${apps.endpointPort} is not null`, eq(apps.tenantId, tenantId), eq(apps.name, app))!);
+    return r;
+  }
+
+  private async routeRows(where: SQL): Promise<RouteRow[]> {
     const rows = await this.db.select({
       tenantId: apps.tenantId, app: apps.name, endpointPort: apps.endpointPort, desired: apps.desired,
       deploymentId: apps.currentDeploymentId, hostPorts: deployments.hostPorts, config: deployments.config,
-    }).from(apps).leftJoin(deployments, eq(deployments.id, apps.currentDeploymentId)).where(sql`${apps.endpointPort} is not null`);
+    }).from(apps).leftJoin(deployments, eq(deployments.id, apps.currentDeploymentId)).where(where);
     return rows.map((r) => ({ ...r, endpointPort: r.endpointPort! }));
   }
 

@@ -5,7 +5,7 @@
  */
 import { Queue, type Job } from 'bullmq';
 import Dockerode from 'dockerode';
-import { DeployRepo } from '../db/deploy-repo.ts';
+import { DeployRepo, type AppDeploySettings } from '../db/deploy-repo.ts';
 import { Keyring, Sealer } from '../db/crypto.ts';
 import { Store } from '../db/repo.ts';
 import { createAuditLog } from '../db/audit.ts';
@@ -30,7 +30,7 @@ import { startRetentionScheduler } from './maintenance/retention-job.ts';
 import { startReconciler } from './deploy/reconciler.ts';
 import { DockerSourceBuilder } from './deploy/source-build.ts';
 import { createTargets } from './deploy/targets.ts';
-import { refreshRoute } from './deploy/actions.ts';
+import { deployerFor, refreshRoute } from './deploy/actions.ts';
 import { busFor } from './proxy/bus.ts';
 import { startProxy, targetHostFor } from './proxy/proxy.ts';
 import { createEndpoints, parsePortRange } from './proxy/router.ts';
@@ -136,6 +136,16 @@ export async function startWorkers(o: WorkerOptions) {
       deployers: [deployer, ...new Set(Object.values(targets).filter((t) => t instanceof DockerDeployer))],
       // A replica started again may have a new host port: the endpoint follows it.
       restarted: (tenantId, app, reps) => refreshRoute({ store, deploys, endpoints }, tenantId, app, reps).then(() => undefined),
+      recreate: {
+        store, sealer, allowedRegistries: o.config.HOIST_ALLOWED_REGISTRIES,
+        deployerOf: (app) => {
+          try {
+            return deployerFor({ deployer, targets }, (app.settings as AppDeploySettings).target, app.environment);
+          } catch {
+            return undefined; // a target no longer configured: the next deploy says so
+          }
+        },
+      },
     }, o.config.HOIST_RECONCILE_INTERVAL_MS);
   const producer = createActionQueue({ redisUrl: o.services.redisUrl, prefix: o.prefix });
   const outboxRepo = new OutboxRepo(o.services.dbh.db);

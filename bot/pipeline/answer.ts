@@ -8,7 +8,7 @@ import { HoistError } from '../core/errors.ts';
 
 export const HELP = [
   'Here is what I understand (no LLM needed):',
-  '  deploy <app> [<tag> | image <ref>] [port <n>] [to <env>] [replicas <n>] [health <path>]   e.g. deploy web image hoist-demo/httpd:1 port 8080',
+  '  deploy <app> [<tag> | image <ref>] [port <n>] [to <env>] [on <target>] [replicas <n>] [health <path>]   e.g. deploy web image hoist-demo/httpd:1 port 8080',
   '  rollback <app> [to <deployment-id>]      e.g. rollback web',
   '  restart <app> · stop <app> · start <app>',
   '  scale <app> to <n>                       e.g. scale web to 2',

@@ -5,7 +5,7 @@
  * the card. Nothing runs until a conditional UPDATE approves the row.
  */
 import { randomBytes } from 'node:crypto';
-import { allowlistFrom, displaySource, imageRegistry, registryAllowed, sourceProblem, type Intent } from '../../workers/contract/index.ts';
+import { allowlistFrom, displaySource, effectiveTarget, imageRegistry, registryAllowed, sourceProblem, unknownTarget, type Intent } from '../../workers/contract/index.ts';
 import type { ActionRow, AppRow, Store } from '../../db/repo.ts';
 import { HoistError } from '../core/errors.ts';
 import type { CardView } from '../core/types.ts';
@@ -32,6 +32,10 @@ export interface ResolvedAction {
   ref?: string;
   /** HTTP path the rollout's health gate GETs; kept as the app's setting for later deploys. */
   healthPath?: string;
+  /** Deploy target chosen in this request (`deploy … on <target>`); the workers keep it as the app's setting. */
+  target?: string;
+  /** Where the app runs (shown on the card), when the bot can tell. */
+  runsOn?: string;
 }
 
 async function requireApp(store: Store, tenantId: string, name: string): Promise<AppRow> {
@@ -41,9 +45,20 @@ async function requireApp(store: Store, tenantId: string, name: string): Promise
   throw new HoistError('app_not_found', `No app named ${name}; apps: ${all.length ? all.join(', ') : 'none yet (deploy one: deploy <app> image <ref> port <n>)'}.`);
 }
 
-/** `allowedRegistries`: the installation's registry allowlist (HOIST_ALLOWED_REGISTRIES). */
-export async function resolveAction(store: Store, tenantId: string, intent: Intent, opts: { allowedRegistries?: readonly string[] } = {}): Promise<ResolvedAction> {
+/**
+ * `allowedRegistries`: the installation's registry allowlist (HOIST_ALLOWED_REGISTRIES).
+ * `targets`: the deploy target names HOIST_TARGETS defines (targetNames); without it an unknown
+ * target is refused by the workers instead, and the card names only an explicit target.
+ */
+export async function resolveAction(store: Store, tenantId: string, intent: Intent, opts: { allowedRegistries?: readonly string[]; targets?: readonly string[] } = {}): Promise<ResolvedAction> {
   const name = intent.app!;
+  if (intent.target && intent.target !== 'default' && opts.targets && !opts.targets.includes(intent.target)) {
+    throw unknownTarget(intent.target, opts.targets);
+  }
+  const where = (app: AppRow | undefined, environment: string) => {
+    const runsOn = effectiveTarget({ requested: intent.target, setting: (app?.settings as { target?: string } | undefined)?.target, environment, known: opts.targets });
+    return { ...(intent.target ? { target: intent.target } : {}), ...(runsOn ? { runsOn } : {}) };
+  };
   if (intent.action === 'deploy') {
     // The allowlist is read beside the app (one round trip of latency, not two); unused for git sources.
     const settings = store.tenantSettings(tenantId);
@@ -56,10 +71,11 @@ export async function resolveAction(store: Store, tenantId: string, intent: Inte
       const ref = intent.source ? intent.ref : (intent.ref ?? kept.ref);
       const problem = sourceProblem(source, ref);
       if (problem) throw new HoistError('invalid_request', problem);
+      const environment = intent.environment ?? existing?.environment ?? 'default';
       return {
         app: name, source, ...(ref ? { ref } : {}), ...(intent.healthPath ? { healthPath: intent.healthPath } : {}), port: intent.port ?? existing?.port ?? undefined,
         replicas: intent.replicas ?? existing?.replicas ?? 1,
-        environment: intent.environment ?? existing?.environment ?? 'default',
+        environment, ...where(existing, environment),
       };
     }
     let image = intent.image;
@@ -72,14 +88,15 @@ export async function resolveAction(store: Store, tenantId: string, intent: Inte
     if (!registryAllowed(image, allowlistFrom(await settings, opts.allowedRegistries))) {
       throw new HoistError('forbidden', `Images from ${imageRegistry(image)} are not allowed in this workspace; an admin can add that registry to the allowlist. Nothing was proposed.`);
     }
+    const environment = intent.environment ?? existing?.environment ?? 'default';
     return {
       app: name, image, ...(intent.healthPath ? { healthPath: intent.healthPath } : {}), port: intent.port ?? existing?.port ?? undefined,
       replicas: intent.replicas ?? existing?.replicas ?? 1,
-      environment: intent.environment ?? existing?.environment ?? 'default',
+      environment, ...where(existing, environment),
     };
   }
   const app = await requireApp(store, tenantId, name);
-  const base = { app: name, environment: app.environment };
+  const base = { app: name, environment: app.environment, ...where(app, app.environment) };
   switch (intent.action) {
     case 'rollback': {
       const deps = (await store.deploymentsOf(tenantId, name, 50)).filter((d) => d.status === 'succeeded');
@@ -118,6 +135,7 @@ export function cardFor(action: Pick<ActionRow, 'id' | 'kind' | 'requestedBy' | 
   if (r.deployment) details.push(`to deployment: ${r.deployment}`);
   if (r.key) details.push(`env var: ${r.key}${action.kind === 'set_env' ? ' (value sealed, not shown)' : ''}`);
   details.push(`environment: ${r.environment}`);
+  if (r.runsOn ?? r.target) details.push(`target: ${r.runsOn ?? r.target}${r.target ? ' (kept for later deploys)' : ''}`);
   return {
     actionId: action.id,
     title: `${VERB[action.kind] ?? action.kind} ${r.app}`,

@@ -3,7 +3,7 @@
  * Returns an intent, or `unknown` with a reason that says what was expected — the
  * reason becomes the answer in the thread, so it names the form to use.
  */
-import { APP_NAME, ENV_KEY, IntentSchema, ROLES, type Intent, type Role } from '../../workers/contract/index.ts';
+import { APP_NAME, ENV_KEY, IntentSchema, ROLES, TARGET_NAME, type Intent, type Role } from '../../workers/contract/index.ts';
 import type { RedactedText } from '../core/types.ts';
 
 const PLACEHOLDER = /^⟦secret:\d+:[a-z0-9_]+⟧$/;
@@ -26,7 +26,7 @@ function int(tok: string | undefined, what: string, min: number, max: number): n
 const isIntent = (v: unknown): v is Intent => typeof v === 'object' && v !== null && 'action' in v;
 
 const USAGE = {
-  deploy: 'deploy <app> [<tag> | image <ref> | from <git-url>[#ref]] [port <n>] [to <env>] [replicas <n>] [health <path>]',
+  deploy: 'deploy <app> [<tag> | image <ref> | from <git-url>[#ref]] [port <n>] [to <env>] [on <target>] [replicas <n>] [health <path>]',
   rollback: 'rollback <app> [to <deployment-id>]',
   scale: 'scale <app> to <n>',
   set: 'set <KEY>=<value> on <app>  or  set <KEY> on <app>',
@@ -45,7 +45,7 @@ function parseDeploy(t: string[]): Intent {
   while (i < t.length) {
     const w = t[i]!.toLowerCase();
     const next = t[i + 1];
-    if (w === 'image' || w === 'from' || w === 'port' || w === 'to' || w === 'replicas' || w === 'health') {
+    if (w === 'image' || w === 'from' || w === 'port' || w === 'to' || w === 'on' || w === 'replicas' || w === 'health') {
       if (next === undefined) return unknown(`"${w}" needs a value. Usage: ${USAGE.deploy}`);
       if (w === 'image') out.image = next;
       else if (w === 'health') {
@@ -57,6 +57,11 @@ function parseDeploy(t: string[]): Intent {
         out.source = src!;
         if (ref) out.ref = ref;
       } else if (w === 'to') out.environment = next.toLowerCase();
+      else if (w === 'on') {
+        const target = next.toLowerCase();
+        if (!TARGET_NAME.test(target)) return unknown(`"${next}" is not a deploy target name (e.g. on swarm, on default). Usage: ${USAGE.deploy}`);
+        out.target = target;
+      }
       else {
         const n = w === 'port' ? int(next, 'port', 1, 65535) : int(next, 'replicas', 0, 20);
         if (isIntent(n)) return n;

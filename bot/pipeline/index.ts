@@ -36,6 +36,8 @@ export interface PipelineDeps {
   rateLimit?: (tenantId: string, userId: string) => Promise<string | undefined>;
   /** The installation's registry allowlist (HOIST_ALLOWED_REGISTRIES), checked at proposal time. */
   allowedRegistries?: readonly string[];
+  /** Deploy target names (HOIST_TARGETS) when the bot knows them: an unknown `on <target>` is refused before the card. */
+  targets?: readonly string[];
   /** Metrics taps (bot/infra/http-server.ts registry). */
   observe?: { redactionFindings?(kinds: readonly string[]): void };
 }
@@ -164,7 +166,7 @@ export class Pipeline {
         return;
       }
       if (!MUTATING.has(intent.action)) throw new HoistError('internal', `no handler for ${intent.action}`);
-      await this.propose(msg, intent, await resolveAction(store, msg.tenantId, intent, { allowedRegistries: this.d.allowedRegistries }), red.secrets, trail);
+      await this.propose(msg, intent, await resolveAction(store, msg.tenantId, intent, { allowedRegistries: this.d.allowedRegistries, targets: this.d.targets }), red.secrets, trail);
     } catch (e) {
       usage.outcome = isHoistError(e) ? e.code : 'internal';
       log.warn({ err: isHoistError(e) ? e.code : String(e) }, 'message.failed');
@@ -265,8 +267,14 @@ export class Pipeline {
         return void (await refuse(await this.whyNot(action.id)));
       }
       await audit.append({ tenantId: d.tenantId, type: 'action.approved', actionId: action.id, actor: d.userId });
-      await this.showOutcome(conv, d, card, `Approved by ${d.userId}; running now.`);
-      await this.enqueueApproved(won.id, won.tenantId, won.status);
+      // The card's edit (a chat API round trip) and the enqueue go side by side: the rollout does
+      // not wait for the chat platform. (The result comes through the results queue and the
+      // reporter, well after the edit.) A failed edit is logged; the approval stands.
+      await Promise.all([
+        this.showOutcome(conv, d, card, `Approved by ${d.userId}; running now.`)
+          .catch((err: unknown) => this.d.logger.warn({ err: String(err), action: action.id }, 'card.update_failed')),
+        this.enqueueApproved(won.id, won.tenantId, won.status),
+      ]);
     } catch (e) {
       this.d.logger.error({ err: isHoistError(e) ? e.code : String(e), action: d.actionId }, 'decision.failed');
       await refuse(userMessageFor(e)).catch((err: unknown) => this.d.logger.error({ err: String(err) }, 'reply.failed'));

@@ -1,12 +1,17 @@
 /**
  * Named Docker targets (HOIST_TARGETS=<name>=<docker host>): two names that both point at
  * the local engine, told apart by the `hoist.target` label. An app lands on the target named
- * like its environment, or on its own `target` setting; others stay on the default engine.
+ * like its environment, or on its own `target` setting (chosen in chat with `deploy … on
+ * <target>`, shown on the card, kept for later deploys); others stay on the default engine.
+ * An unknown target name is refused with the known ones listed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../bot/config.ts';
 import { createLogger } from '../../bot/infra/logger.ts';
 import { DeployRepo } from '../../db/deploy-repo.ts';
+import { Store } from '../../db/repo.ts';
+import { cardFor, resolveAction } from '../../bot/pipeline/confirm.ts';
+import { isHoistError, targetNames } from '../../workers/contract/index.ts';
 import { startWorkers } from '../../workers/main.ts';
 import { targetDockerOptions } from '../../workers/deploy/targets.ts';
 import { startHarness } from '../fixtures/harness.ts';
@@ -68,5 +73,40 @@ describe('named Docker targets', () => {
   it('reads TLS material for a tcp target from ?certs=<dir>, and refuses a missing directory with a sentence', () => {
     expect(targetDockerOptions('tcp://10.0.0.5:2375')).toEqual({ options: { host: '10.0.0.5', port: 2375, protocol: 'http' }, remoteHost: '10.0.0.5' });
     expect(() => targetDockerOptions('tcp://10.0.0.5:2376?certs=/nonexistent')).toThrow(/cannot read ca\.pem, cert\.pem and key\.pem in \/nonexistent/);
+  });
+
+  it('"deploy <app> … on <target>" from chat: the card names the target, the app moves there and stays on it', async () => {
+    const before = h.chat.said.length;
+    const id = await h.propose('alice', 'deploy chatty image hoist-demo/httpd:1 port 8080 on edge');
+    expect(h.chat.said.slice(before).map((s) => s.text).join('\n')).toMatch(/CARD Deploy chatty .*\| target: edge \(kept for later deploys\)/);
+    await h.decide('alice', 'approve', id);
+    await h.chat.waitFor(new RegExp(`✅ chatty is running on :\\d+ .*dep-${id.slice(4)}`), 60_000);
+    expect(await targetOf('chatty')).toEqual(['edge']);
+    // A later deploy without "on" stays on the app's target, and the card says where.
+    const again = await h.propose('alice', 'deploy chatty 2');
+    expect(h.chat.said.at(-1)?.text).toMatch(/\| target: edge$/);
+    await h.decide('alice', 'approve', again);
+    await h.chat.waitFor(new RegExp(`✅ chatty is running on :\\d+ .*dep-${again.slice(4)}`), 60_000);
+    expect(await targetOf('chatty')).toEqual(['edge']);
+    // "on default" brings it back to the default engine.
+    await deploy('deploy chatty on default', 'chatty');
+    expect(await targetOf('chatty')).toEqual(['default']);
+  });
+
+  it('an unknown target is refused with the known ones listed: at proposal time when the bot knows them, else by the workers', async () => {
+    const known = targetNames([`edge=${local}`, `staging=${local}`, 'production=swarm']);
+    expect(known).toEqual(['edge', 'staging', 'production', 'swarm']);
+    const store = new Store(h.fx.dbh.db);
+    const err = await resolveAction(store, h.tenantId, { action: 'deploy', app: 'web', target: 'moon' }, { targets: known }).catch((e: unknown) => e);
+    expect(isHoistError(err) && err.code).toBe('unknown_target');
+    expect((err as Error).message).toBe('There is no deploy target "moon"; known targets: default, edge, staging, production, swarm (HOIST_TARGETS).');
+    // With the targets known, the card names where an app without a target setting runs.
+    const r = await resolveAction(store, h.tenantId, { action: 'deploy', app: 'api', image: ':2' }, { targets: known });
+    expect(cardFor({ id: 'act-x', kind: 'deploy', requestedBy: 'alice', expiresAt: new Date() }, r).details).toContain('target: staging');
+
+    const id = await h.propose('alice', 'deploy web on moon');
+    await h.decide('alice', 'approve', id);
+    await h.chat.waitFor(/❌ There is no deploy target "moon"; known targets: default, edge, staging \(HOIST_TARGETS\)\./, 30_000);
+    expect(await targetOf('web')).toEqual(['edge']);
   });
 });

@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'tenant_mismatch'
   | 'message_too_large'
   | 'invalid_request'
+  | 'unknown_target'
   | 'internal';
 
 export class HoistError extends Error {
@@ -61,6 +62,7 @@ export function userMessageFor(e: unknown): string {
     case 'tenant_mismatch':
     case 'message_too_large':
     case 'invalid_request':
+    case 'unknown_target':
       return e.userMessage;
     case 'internal':
       return `Internal error: ${e.userMessage}`;
@@ -70,3 +72,4 @@ export function userMessageFor(e: unknown): string {
     }
   }
 }
+

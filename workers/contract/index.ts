@@ -3,3 +3,4 @@ export * from './jobs.ts';
 export * from './errors.ts';
 export * from './registry.ts';
 export * from './source.ts';
+export * from './targets.ts';

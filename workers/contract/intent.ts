@@ -16,6 +16,8 @@ export type Role = (typeof ROLES)[number];
 
 export const APP_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
 export const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,127}$/;
+/** A deploy target (HOIST_TARGETS name, `swarm`, or `default` for the default engine). */
+export const TARGET_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 export const IntentSchema = z
   .object({
@@ -33,6 +35,8 @@ export const IntentSchema = z
     lines: z.number().int().min(1).max(1000).optional(),
     /** HTTP path the deploy's health gate GETs (deploy only), e.g. /healthz. */
     healthPath: z.string().regex(/^\/[!-~]{0,199}$/).optional(),
+    /** Deploy target to run the app on from now on (deploy only): `default`, `swarm`, or a HOIST_TARGETS name. */
+    target: z.string().regex(TARGET_NAME).optional(),
     deployment: z.string().min(1).max(64).optional(),
     request: z.enum(['show', 'export', 'forget_me']).optional(),
     user: z.string().min(1).max(128).optional(),

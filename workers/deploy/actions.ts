@@ -6,7 +6,7 @@
  * one such as `swarm`). Afterwards the app row, its settings and the kept images follow.
  */
 import type { Intent } from '../contract/index.ts';
-import { HoistError, allowlistFrom, imageRegistry, pullAllowed, registryAllowed } from '../contract/index.ts';
+import { HoistError, allowlistFrom, imageRegistry, pullAllowed, registryAllowed, unknownTarget } from '../contract/index.ts';
 import type { ActionRow } from '../../db/repo.ts';
 import type { AppDeploySettings } from '../../db/deploy-repo.ts';
 import type { Checkpoint } from './checkpoint.ts';
@@ -29,6 +29,7 @@ type Deps = ProcessorDeps & { checkpoint: Checkpoint };
 type Progress = (t: string) => Promise<void>;
 
 const DEFAULT_KEEP = 5;
+const DEPLOY_KINDS = new Set(['deploy', 'rollback', 'scale', 'set_env', 'unset_env']);
 
 function replicaLine(r: ReplicaInfo & { app?: string }): string {
   const port = r.hostPort ? ` on :${r.hostPort}` : '';
@@ -40,7 +41,7 @@ export function deployerFor(d: Pick<ProcessorDeps, 'deployer' | 'targets'>, targ
   if (!target && environment && d.targets?.[environment]) return d.targets[environment];
   if (!target || target === 'default' || target === 'docker') return d.deployer;
   const t = d.targets?.[target];
-  if (!t) throw new HoistError('invalid_request', `Deploy target "${target}" is not configured on the workers (configured: default${Object.keys(d.targets ?? {}).map((k) => `, ${k}`).join('')}).`);
+  if (!t) throw unknownTarget(target, Object.keys(d.targets ?? {}));
   return t;
 }
 
@@ -48,7 +49,8 @@ export async function runAction(d: Deps, action: ActionRow, progress: Progress):
   const params = action.params as { intent: Intent; resolved?: Resolved };
   const t = action.tenantId;
   const app = action.app ?? undefined;
-  const settings = app ? await d.deploys.appSettings(t, app) : {};
+  // Deploy-like actions read the app row (settings included) together with the env in deploy().
+  const settings = app && !DEPLOY_KINDS.has(action.kind) ? await d.deploys.appSettings(t, app) : {};
   const environment = action.environment ?? (params.resolved?.environment);
   const engine = () => deployerFor(d, settings.target, environment);
   switch (action.kind) {
@@ -85,9 +87,9 @@ export async function runAction(d: Deps, action: ActionRow, progress: Progress):
     }
     case 'set_env': case 'unset_env':
       await changeEnv(d, action, params.resolved!);
-      return deploy(d, action, params.resolved!, settings, progress, `${action.kind === 'set_env' ? 'Set' : 'Unset'} ${params.resolved!.key} on ${app}`);
+      return deploy(d, action, params.resolved!, progress, `${action.kind === 'set_env' ? 'Set' : 'Unset'} ${params.resolved!.key} on ${app}`);
     case 'deploy': case 'rollback': case 'scale':
-      return deploy(d, action, params.resolved!, settings, progress);
+      return deploy(d, action, params.resolved!, progress);
     default:
       throw new HoistError('invalid_request', `Workers do not run "${action.kind}".`);
   }
@@ -110,17 +112,22 @@ async function changeEnv(d: Deps, action: ActionRow, r: Resolved) {
 }
 
 /** Refuses an image from a registry the tenant has not allowed (checked again here: the card is not the only door). */
-async function registryPolicy(d: Deps, tenantId: string, image: string): Promise<{ pull: boolean }> {
-  const list = allowlistFrom(await d.deploys.tenantSettings(tenantId), d.allowedRegistries);
+function registryPolicy(d: Deps, tenantSettings: Record<string, unknown>, image: string): { pull: boolean } {
+  const list = allowlistFrom(tenantSettings, d.allowedRegistries);
   if (!registryAllowed(image, list)) {
     throw new HoistError('forbidden', `Images from ${imageRegistry(image)} are not allowed in this workspace; an admin can add that registry to the allowlist.`);
   }
   return { pull: pullAllowed(image, list) };
 }
 
-async function deploy(d: Deps, action: ActionRow, r: Resolved, settings: AppDeploySettings, progress: Progress, prefix?: string): Promise<string> {
+async function deploy(d: Deps, action: ActionRow, r: Resolved, progress: Progress, prefix?: string): Promise<string> {
   const t = action.tenantId;
-  const app = await d.store.getApp(t, r.app);
+  // Independent reads go together: each is a round trip on the approve-to-healthy path.
+  const [app, envRows, tenantSettings] = await Promise.all([
+    d.store.getApp(t, r.app), d.store.envVarRows(t, r.app), d.deploys.tenantSettings(t),
+  ]);
+  // Read under this app's lease: nothing else changes the app while this runs.
+  const settings = (app?.settings ?? {}) as AppDeploySettings;
   const id = deploymentIdFor(action.id);
   const target = r.target ?? settings.target;
   const healthPath = r.healthPath ?? settings.healthPath;
@@ -128,16 +135,16 @@ async function deploy(d: Deps, action: ActionRow, r: Resolved, settings: AppDepl
   if (fromSource && !d.builder) throw new HoistError('invalid_request', 'These workers cannot build from git sources.');
   let image = fromSource ? `${BUILT_REPOSITORY}/${d.builder!.repositoryFor(t, r.app)}:${id}` : (r.image ?? app?.image);
   if (!image) throw new HoistError('app_not_found', `No app named ${r.app}.`);
-  const policy = fromSource ? { pull: false } : await registryPolicy(d, t, image);
+  const policy = fromSource ? { pull: false } : registryPolicy(d, tenantSettings, image);
   const port = r.port ?? app?.port ?? undefined;
   const replicas = r.replicas ?? app?.replicas ?? 1;
   const env: Record<string, string> = {};
-  for (const row of await d.store.envVarRows(t, r.app)) env[row.key] = await d.sealer.open(t, `env:${r.app}:${row.key}`, row.ciphertext);
+  await Promise.all(envRows.map(async (row) => { env[row.key] = await d.sealer.open(t, `env:${r.app}:${row.key}`, row.ciphertext); }));
   await d.store.createDeployment({
     id, tenantId: t, app: r.app, actionId: action.id, kind: action.kind, image, port: port ?? null, replicas,
-    envKeys: Object.keys(env), status: 'running',
+    envKeys: envRows.map((row) => row.key), status: 'running',
   });
-  await d.deploys.setDeploymentConfig(id, { ...(healthPath ? { healthPath } : {}), ...(target ? { target } : {}) });
+  if (healthPath || target) await d.deploys.setDeploymentConfig(id, { ...(healthPath ? { healthPath } : {}), ...(target ? { target } : {}) });
   if (fromSource) {
     await progress(`Building ${r.app} from ${displaySource(r.source!)}${r.ref ? `#${r.ref}` : ''} (deployment ${id})`);
     const built = await d.builder!.build({ tenantId: t, app: r.app, deploymentId: id, source: r.source!, ref: r.ref, dockerfile: r.dockerfile ?? settings.dockerfile }, progress);
@@ -151,8 +158,11 @@ async function deploy(d: Deps, action: ActionRow, r: Resolved, settings: AppDepl
   let endpointPort: number | undefined;
   let switched = false;
   const switchTo = async (res: DeployResult) => {
-    await d.deploys.setHostPorts(id, res.hostPorts, res.replicaHost);
-    await d.store.upsertApp({ tenantId: t, name: r.app, image: image!, port: port ?? null, environment: r.environment, replicas, desired: 'running', currentDeploymentId: id });
+    // Two rows the endpoint's route joins: both written before it moves.
+    await Promise.all([
+      d.deploys.setHostPorts(id, res.hostPorts, res.replicaHost),
+      d.store.upsertApp({ tenantId: t, name: r.app, image: image!, port: port ?? null, environment: r.environment, replicas, desired: 'running', currentDeploymentId: id }),
+    ]);
     if (port && d.endpoints && !res.endpoint) endpointPort = await d.endpoints.route(t, r.app);
     switched = true;
   };
@@ -161,13 +171,19 @@ async function deploy(d: Deps, action: ActionRow, r: Resolved, settings: AppDepl
   }, progress, { switchTo });
   if (!switched) await switchTo(res);
   const now = d.clock.now();
-  await d.store.finishDeployment(id, 'succeeded', { hostPorts: res.hostPorts }, now);
-  await d.deploys.patchAppSettings(t, r.app, {
+  const patch: AppDeploySettings = {
     ...(fromSource ? { source: r.source, ref: r.ref, dockerfile: r.dockerfile ?? settings.dockerfile } : r.image && action.kind === 'deploy' ? { source: undefined, ref: undefined } : {}),
     ...(r.healthPath ? { healthPath: r.healthPath } : {}),
     ...(r.target ? { target: r.target } : {}),
-  });
-  if (d.builder) await pruneBuilt(d, t, r.app);
+  };
+  // An unchanged patch needs no write.
+  const changed = Object.entries(patch).some(([k, v]) => (v === undefined ? k in settings : settings[k as keyof AppDeploySettings] !== v));
+  // Separate rows (the prune keeps running and succeeded deployments alike): together.
+  await Promise.all([
+    d.store.finishDeployment(id, 'succeeded', { hostPorts: res.hostPorts }, now),
+    changed ? d.deploys.patchAppSettings(t, r.app, patch) : undefined,
+    d.builder ? pruneBuilt(d, t, r.app) : undefined,
+  ]);
   const where = endpointPort ? ` on :${endpointPort}` : res.endpoint ? ` at ${res.endpoint}` : res.hostPorts.length ? ` on ${res.hostPorts.map((p) => `:${p}`).join(', ')}` : '';
   const built = fromSource ? ` built from ${displaySource(r.source!)}${r.ref ? `#${r.ref}` : ''}` : '';
   if (replicas === 0) return `${prefix ? `${prefix}. ` : ''}${r.app} scaled to 0 replicas (deployment ${id}).`;

@@ -55,6 +55,12 @@ export interface DeployHooks {
    * rollout like a failed health check.
    */
   switchTo?(res: DeployResult): Promise<void>;
+  /**
+   * Repair in place (the reconciler): bring the deployment back to `replicas` without touching
+   * what already serves. A failure removes only the replicas this call created, and other
+   * deployments' replicas are left for the reconciler's orphan rule. Swarm ignores it.
+   */
+  repair?: boolean;
 }
 
 export interface Deployer {

@@ -4,7 +4,9 @@
  * looked up together; replicas 1..n are created and started next to the old deployment (a
  * re-run keeps what already runs); all must turn healthy; traffic switches (hooks.switchTo);
  * only then is the old deployment retired. Before the switch a failure removes only this
- * deployment's containers; after it the new replicas stay, whatever failed later.
+ * deployment's containers; after it the new replicas stay, whatever failed later. A repair
+ * (hooks.repair, the reconciler) re-runs this for the current deployment: missing replicas
+ * are created, and a failure removes only those.
  */
 import type Dockerode from 'dockerode';
 import { HoistError } from '../contract/errors.ts';
@@ -23,12 +25,17 @@ export class DockerRollout {
     const { r } = this;
     validateSpec(spec);
     // Independent engine calls, so they go together (each is a round trip on the approve-to-healthy path).
-    const [hasHealthcheck, networkId, existing] = await Promise.all([
+    const [hasHealthcheck, networkId, ofApp] = await Promise.all([
       ensureImage(r.docker, spec.image, progress, r.s.pullTimeoutMs, spec.pull ?? true),
       this.ensureNetwork(spec.tenantId),
-      r.listOwned(spec.tenantId, { app: spec.app, deployment: spec.deploymentId }),
+      r.listOwned(spec.tenantId, { app: spec.app }),
     ]);
+    // One listing serves both: this deployment's replicas (a re-run keeps them) and the old
+    // ones to retire after the switch (the app's lease keeps anyone else from adding more).
+    const existing = ofApp.filter((c) => c.Labels[LABEL.deployment] === spec.deploymentId);
+    const old = ofApp.filter((c) => c.Labels[LABEL.deployment] !== spec.deploymentId);
     let switched = false;
+    const created: string[] = [];
     try {
       const targets: HealthTarget[] = [];
       for (let i = 1; i <= spec.replicas; i++) {
@@ -43,6 +50,7 @@ export class DockerRollout {
         }
         if (found) await r.removeContainer(found.Id);
         const container = await this.createReplica(spec, i, networkId);
+        created.push(container.id);
         await r.s.checkpoint('after-create');
         await startContainer(container);
         targets.push({ container, replica: i, port: spec.port, hasHealthcheck, restartsBefore: 0, healthPath: spec.healthPath });
@@ -60,9 +68,7 @@ export class DockerRollout {
       // Traffic moves before anything old stops: the endpoint never points at a stopping replica.
       await hooks.switchTo?.(result);
       switched = true;
-      const old = (await r.listOwned(spec.tenantId, { app: spec.app })).filter(
-        (c) => c.Labels[LABEL.deployment] !== spec.deploymentId,
-      );
+      if (hooks.repair) return result;
       if (old.length > 0) {
         await progress(`removing ${old.length} old replica${old.length === 1 ? '' : 's'}`);
         await Promise.all(old.map((c) => r.retireContainer(c.Id)));
@@ -71,6 +77,11 @@ export class DockerRollout {
     } catch (e) {
       // After the switch the new replicas are what serves: they stay, whatever failed later.
       if (switched) throw e;
+      // A repair removes only what it created: the replicas that were serving keep serving.
+      if (hooks.repair) {
+        await Promise.all(created.map((id) => r.removeContainer(id)));
+        throw e;
+      }
       // Only this deployment's containers go; the previous deployment keeps serving.
       const mine = await r.listOwned(spec.tenantId, { app: spec.app, deployment: spec.deploymentId });
       await Promise.all(mine.map((c) => r.removeContainer(c.Id)));

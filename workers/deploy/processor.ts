@@ -81,18 +81,35 @@ export function createActionProcessor(d: ProcessorDeps) {
     }
     // Progress job ids are `<action>.p.<seq>`: a per-run base keeps a re-run's lines from being deduped away.
     let seq = Date.now() * 100;
-    const progress = async (text: string) => {
-      await d.results.publish({ actionId, tenantId, kind: 'progress', status: 'running', text: d.redact(text), seq: ++seq });
+    // Lines are published in order but off the rollout's path (each is a Redis round trip);
+    // `lines` settles before the result goes out, so the result still comes last.
+    let lines = Promise.resolve();
+    const progress = (text: string) => {
+      const e: ResultEvent = { actionId, tenantId, kind: 'progress', status: 'running', text: d.redact(text), seq: ++seq };
+      lines = lines.then(() => d.results.publish(e)).catch((err: unknown) => log.warn({ err: String(err) }, 'progress.publish_failed'));
+      return Promise.resolve();
     };
     const body = async () => {
-      const started = await d.store.transition(actionId, ['approved'], 'running');
-      if (started) await d.audit.append({ tenantId, type: 'action.started', actionId, data: { attempt: job.attemptsMade + 1 } });
+      const begin = async () => {
+        const started = await d.store.transition(actionId, ['approved'], 'running');
+        if (started) await d.audit.append({ tenantId, type: 'action.started', actionId, data: { attempt: job.attemptsMade + 1 } });
+      };
+      // A read changes nothing, so it need not wait for its "started" step to commit: the two
+      // run side by side and the step is committed before the result is recorded (the audit
+      // chain keeps started before succeeded). Changes record that they started first.
+      const read = WORKER_READS.has(action.kind as never);
+      const begun = read ? begin() : undefined;
+      begun?.catch(() => undefined); // awaited below
+      if (!read) await begin();
       try {
         const text = await runAction({ ...d, checkpoint }, action, progress);
+        await begun;
         await checkpoint('after-start');
+        await lines;
         await finish(d, action, 'succeeded', text);
         log.info({ kind: action.kind }, 'action.succeeded');
       } catch (e) {
+        await lines;
         const last = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         if (isHoistError(e) && e.retryable && !last) {
           log.warn({ err: e.code, attempt: job.attemptsMade + 1 }, 'action.retry');
@@ -112,16 +129,17 @@ export function createActionProcessor(d: ProcessorDeps) {
 
     const out = await withLease(d.deploys, { tenantId, app: action.app, holder: actionId }, lease, log, body);
     if (out.ran) return;
+    const holder = out.holder.startsWith('reconciler:') ? 'the reconciler, repairing it' : out.holder;
     const waited = d.clock.now().getTime() - (action.decidedAt ?? action.createdAt).getTime();
     if (waited >= lease.maxWaitMs) {
       const mins = Math.max(1, Math.round(lease.maxWaitMs / 60_000));
-      const msg = `Not started: another change to ${action.app} (${out.holder}) was still running after ${mins} minute${mins === 1 ? '' : 's'} of waiting; send the request again when it has finished.`;
+      const msg = `Not started: another change to ${action.app} (${holder}) was still running after ${mins} minute${mins === 1 ? '' : 's'} of waiting; send the request again when it has finished.`;
       await finish(d, action, 'failed', msg);
       throw new UnrecoverableError('rollout_busy');
     }
     // seq 0 is never used by a run, so the "waiting" line is posted once however often we re-queue.
     await d.results.publish({ actionId, tenantId, kind: 'progress', status: 'running', seq: 0,
-      text: `Waiting: another change to ${action.app} (${out.holder}) is in progress; this one starts when it ends.` });
+      text: `Waiting: another change to ${action.app} (${holder}) is in progress; this one starts when it ends.` });
     if (!job.moveToDelayed) throw new HoistError('internal', 'the rollout lease is busy and this job cannot be delayed');
     await job.moveToDelayed(Date.now() + lease.retryMs, token);
     throw new DelayedError();
@@ -130,9 +148,11 @@ export function createActionProcessor(d: ProcessorDeps) {
 
 async function finish(d: ProcessorDeps, action: ActionRow, status: 'succeeded' | 'failed', text: string) {
   const done = await d.store.transition(action.id, ['running', 'approved'], status, { finishedAt: d.clock.now(), result: text.slice(0, 2000) });
-  // Reads (status, logs) are created approved with no sealed secrets: nothing to purge.
-  if (!WORKER_READS.has(action.kind as never)) await d.store.purgeSealedSecrets(action.id);
-  if (done) await d.audit.append({ tenantId: action.tenantId, type: `action.${status}`, actionId: action.id, data: { kind: action.kind } });
+  await Promise.all([
+    // Reads (status, logs) are created approved with no sealed secrets: nothing to purge.
+    WORKER_READS.has(action.kind as never) ? undefined : d.store.purgeSealedSecrets(action.id),
+    done ? d.audit.append({ tenantId: action.tenantId, type: `action.${status}`, actionId: action.id, data: { kind: action.kind } }) : undefined,
+  ]);
   // Published even when another attempt already finished the row: the result job id dedupes it.
   await d.results.publish({ actionId: action.id, tenantId: action.tenantId, kind: 'result', status, text, seq: 0 });
 }

@@ -13,14 +13,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Dockerode from 'dockerode';
-import { HoistError } from '../contract/index.ts';
+import { HoistError, TARGET_NAME } from '../contract/index.ts';
 import type { Targets } from './actions.ts';
 import type { Checkpoint } from './checkpoint.ts';
 import { DockerDeployer } from './docker-deployer.ts';
 import { dockerOptionsFor } from './docker-support.ts';
 import { SwarmDeployer } from './swarm-deployer.ts';
-
-const TARGET_NAME = /^[a-z0-9][a-z0-9-]{0,31}$/;
 
 /** Client options of a target's docker host, with TLS material read from `?certs=<dir>`. */
 export function targetDockerOptions(host: string): { options: Dockerode.DockerOptions; remoteHost?: string } {
@@ -52,6 +50,7 @@ export function createTargets(
   for (const entry of names) {
     const [alias, kind] = entry.includes('=') ? entry.split(/=(.*)/s, 2) as [string, string] : [entry, entry];
     if (!TARGET_NAME.test(alias)) throw new HoistError('config_invalid', `HOIST_TARGETS: "${alias}" is not a target name (lowercase letters, digits, dashes).`);
+    if (alias === 'default' || alias === 'docker') throw new HoistError('config_invalid', `HOIST_TARGETS: "${alias}" already names the default engine (DOCKER_HOST); choose another name.`);
     if (kind === 'swarm') {
       swarm ??= new SwarmDeployer(docker, { publishAddress: opts.publishAddress });
       out[alias] = swarm;

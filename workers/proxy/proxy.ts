@@ -23,6 +23,8 @@ export interface RouteRow {
 
 export interface RouteSource {
   routes(): Promise<RouteRow[]>;
+  /** One app's row (absent: it has no endpoint any more); the switch path reloads only that. */
+  route?(tenantId: string, app: string): Promise<RouteRow | undefined>;
 }
 
 export interface ProxyOptions {
@@ -64,42 +66,55 @@ export async function startProxy(o: ProxyOptions): Promise<EndpointProxy> {
   let chain: Promise<unknown> = Promise.resolve();
   let closed = false;
 
-  const load = async () => {
+  /** Serves `r`, listening on its port first when it is new (a port that cannot be bound is tried again by the next poll). */
+  const apply = async (r: RouteRow) => {
+    const k = keyOf(r.tenantId, r.app);
+    let e = entries.get(k);
+    if (e && e.proxy.port !== r.endpointPort) {
+      await e.proxy.close();
+      entries.delete(k);
+      e = undefined;
+    }
+    if (!e) {
+      const proxy = new AppProxy(o.listenHost, r.endpointPort, {
+        drainMs: o.drainMs,
+        onError: (err) => o.logger.warn({ app: r.app, port: r.endpointPort, err: err.message }, 'proxy.error'),
+      });
+      try {
+        await proxy.listen();
+        failedPorts.delete(r.endpointPort);
+      } catch (err) {
+        // Logged once per port; the next poll tries again.
+        if (!failedPorts.has(r.endpointPort)) o.logger.error({ app: r.app, port: r.endpointPort, err: String(err) }, 'proxy.listen_failed');
+        failedPorts.add(r.endpointPort);
+        return;
+      }
+      e = { tenantId: r.tenantId, app: r.app, proxy, drain: Promise.resolve() };
+      entries.set(k, e);
+      o.logger.info({ app: r.app, port: r.endpointPort }, 'proxy.listening');
+    }
+    const targets = targetsOf(r, o.targetHost);
+    if (!same(e.proxy.current(), targets)) {
+      o.logger.info({ app: r.app, port: r.endpointPort, deployment: r.deploymentId, targets: targets.map((t) => t.port) }, 'proxy.switch');
+      e.drain = e.proxy.setTargets(targets);
+    }
+  };
+
+  const load = async (one?: { tenantId: string; app: string }) => {
     if (closed) return;
+    if (one && o.routes.route) {
+      const r = await o.routes.route(one.tenantId, one.app);
+      if (r) return apply(r);
+      const k = keyOf(one.tenantId, one.app);
+      await entries.get(k)?.proxy.close();
+      entries.delete(k);
+      return;
+    }
     const rows = await o.routes.routes();
     const seen = new Set<string>();
     for (const r of rows) {
-      const k = keyOf(r.tenantId, r.app);
-      seen.add(k);
-      let e = entries.get(k);
-      if (e && e.proxy.port !== r.endpointPort) {
-        await e.proxy.close();
-        entries.delete(k);
-        e = undefined;
-      }
-      if (!e) {
-        const proxy = new AppProxy(o.listenHost, r.endpointPort, {
-          drainMs: o.drainMs,
-          onError: (err) => o.logger.warn({ app: r.app, port: r.endpointPort, err: err.message }, 'proxy.error'),
-        });
-        try {
-          await proxy.listen();
-          failedPorts.delete(r.endpointPort);
-        } catch (err) {
-          // Logged once per port; the next poll tries again.
-          if (!failedPorts.has(r.endpointPort)) o.logger.error({ app: r.app, port: r.endpointPort, err: String(err) }, 'proxy.listen_failed');
-          failedPorts.add(r.endpointPort);
-          continue;
-        }
-        e = { tenantId: r.tenantId, app: r.app, proxy, drain: Promise.resolve() };
-        entries.set(k, e);
-        o.logger.info({ app: r.app, port: r.endpointPort }, 'proxy.listening');
-      }
-      const targets = targetsOf(r, o.targetHost);
-      if (!same(e.proxy.current(), targets)) {
-        o.logger.info({ app: r.app, port: r.endpointPort, deployment: r.deploymentId, targets: targets.map((t) => t.port) }, 'proxy.switch');
-        e.drain = e.proxy.setTargets(targets);
-      }
+      seen.add(keyOf(r.tenantId, r.app));
+      await apply(r);
     }
     for (const [k, e] of entries) {
       if (seen.has(k)) continue;
@@ -109,7 +124,7 @@ export async function startProxy(o: ProxyOptions): Promise<EndpointProxy> {
   };
 
   const refresh = async (tenantId?: string, app?: string) => {
-    const run = chain.then(load);
+    const run = chain.then(() => load(tenantId && app ? { tenantId, app } : undefined));
     chain = run.catch((err: unknown) => o.logger.warn({ err: String(err) }, 'proxy.reload_failed'));
     await run;
     if (tenantId && app) await entries.get(keyOf(tenantId, app))?.drain;
