@@ -201,6 +201,11 @@ export class Pipeline {
     trail: ReturnType<Pipeline['trail']>) {
     const { store, clock, sealer } = this.d;
     const id = newActionId();
+    // The pending row (inert until approved through the card) and the message's audit events
+    // are written side by side; both are committed before the card is posted.
+    trail.add({ tenantId: msg.tenantId, type: 'action.proposed', actionId: id, actor: msg.userId, data: { kind: intent.action, resolved } });
+    const audited = trail.flush();
+    audited.catch(() => undefined); // awaited below
     const row = await store.createAction({
       id, tenantId: msg.tenantId, kind: intent.action, app: resolved.app, params: { intent, resolved },
       requestedBy: msg.userId, status: 'pending', conversation: msg.conversation, environment: resolved.environment,
@@ -212,8 +217,7 @@ export class Pipeline {
       if (value === undefined) throw new HoistError('invalid_request', 'That value was not sealed; send it again as set KEY=value on app.');
       await store.addSealedSecret(msg.tenantId, id, resolved.valuePlaceholder, await sealer.seal(msg.tenantId, `action:${id}:${resolved.valuePlaceholder}`, value));
     }
-    trail.add({ tenantId: msg.tenantId, type: 'action.proposed', actionId: id, actor: msg.userId, data: { kind: row.kind, resolved } });
-    await trail.flush();
+    await audited;
     await this.adapter(msg.platform).post(msg.conversation, { kind: 'card', card: cardFor(row, resolved) });
   }
 
