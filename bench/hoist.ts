@@ -16,10 +16,11 @@
  *   npx tsx bench/hoist.ts            (HOIST_BENCH_AUDIT_EVENTS=100000 for a quicker run;
  *                                      HOIST_BENCH_ONLY=pipeline,status runs only those of ack, pipeline, status, scale)
  */
+import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -37,8 +38,6 @@ import Dockerode from 'dockerode';
 import type { Deployer } from '../workers/deploy/deployer.ts';
 import { DockerDeployer } from '../workers/deploy/docker-deployer.ts';
 import { dockerOptionsFor } from '../workers/deploy/docker-support.ts';
-import { startFakeAnthropic } from '../test/fakes/anthropic-api.ts';
-import { FakeSlackApi } from '../test/fakes/slack-api.ts';
 import { SlackSender } from '../test/fakes/slack-signer.ts';
 import { startPrivatePostgres, startPrivateRedis } from '../test/fixtures/private-services.ts';
 
@@ -77,10 +76,14 @@ export interface HoistBench {
 
 export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<HoistBench> {
   const [pg, redis] = await Promise.all([startPrivatePostgres(), startPrivateRedis()]);
-  const anthropic = await startFakeAnthropic({ apiKey: 'sk-bench' });
-  anthropic.fallback = { kind: 'tool', input: { action: 'unknown', reason: 'bench' }, delayMs: 2000 };
   const team = 'TBENCH';
-  const api = await new FakeSlackApi({ botUserId: 'UHOIST', botId: 'BHOIST', teamId: team }).start();
+  // Slack's Web API and Anthropic stand in from another process, as remote services would.
+  const fakes = fork(fileURLToPath(new URL('./remote-fakes.ts', import.meta.url)), [team, 'sk-bench'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const fakeUrls = await new Promise<{ anthropicUrl: string; slackApiUrl: string }>((res, rej) => { fakes.once('message', (m) => res(m as never)); fakes.once('exit', (c) => rej(new Error(`fakes exited ${c}`))); });
+  const modelDelay = (delayMs: number) => new Promise<void>((r) => { fakes.once('message', () => r()); fakes.send({ delayMs }); });
+  await modelDelay(2000);
+  const anthropic = { url: fakeUrls.anthropicUrl, close: async () => { fakes.send({ close: true }); await new Promise((r) => fakes.once('exit', r)); } };
+  const api = { apiUrl: fakeUrls.slackApiUrl, close: async () => undefined };
   const secret = randomBytes(16).toString('hex');
   const dbh = await createDb({ url: pg.url, max: 20 });
   await dbh.migrate();
@@ -148,7 +151,7 @@ export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<H
     }
 
     // ── 2. pipeline overhead, message → card ──
-    anthropic.fallback = { kind: 'tool', input: { action: 'unknown', reason: 'bench' } };
+    await modelDelay(0);
     const tenantId = 'console:bench';
     let seq = 0;
     if (only.has('pipeline')) {

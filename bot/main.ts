@@ -81,21 +81,16 @@ export async function startBot(o: BotOptions) {
   // Its own connection: a pool busy with the pipeline's queries must not look like a down database.
   const gateDb = o.services.dbh.kind === 'postgres' && o.config.DATABASE_URL ? await createDb({ url: o.config.DATABASE_URL, max: 1 }) : undefined;
   const gatePing = () => (gateDb ?? o.services.dbh).ping();
-  const admit = async (): Promise<string | undefined> => {
-    if (draining) return 'shutting down';
-    if (Date.now() < dbDownUntil) return 'database unavailable';
-    // One ping per 250 ms at most: under load a ping per request would queue behind the
-    // pipeline's own queries in the pool and slow every ack. The cost: a request in the
-    // 250 ms after PostgreSQL died can be acked and then fail (logged, answered in the thread).
-    if (Date.now() < dbUpUntil) return undefined;
-    // A down PostgreSQL must not be acked: the event could not be claimed or handled. After a
-    // restart each pooled connection fails once before it reconnects, so a failure is retried.
+  // One ping at a time, shared by every request waiting on it.
+  let pinging: Promise<boolean> | undefined;
+  const probe = (): Promise<boolean> => (pinging ??= (async () => {
+    // After a restart each pooled connection fails once before it reconnects: a failure is retried.
     for (let attempt = 0; attempt < 3; attempt++) {
       let timer: NodeJS.Timeout | undefined;
       try {
         await Promise.race([gatePing(), new Promise((_, rej) => { timer = setTimeout(() => rej(new Error('timeout')), 500); })]);
         dbUpUntil = Date.now() + 250;
-        return undefined;
+        return true;
       } catch (e) {
         if (e instanceof Error && e.message === 'timeout') break; // unreachable or hung: answer now, Slack retries
       } finally {
@@ -103,7 +98,23 @@ export async function startBot(o: BotOptions) {
       }
     }
     dbDownUntil = Date.now() + 500;
-    return 'database unavailable';
+    return false;
+  })().finally(() => { pinging = undefined; }));
+  const admit = async (): Promise<string | undefined> => {
+    if (draining) return 'shutting down';
+    if (Date.now() < dbDownUntil) return 'database unavailable';
+    // PostgreSQL is taken as up for 250 ms after a good ping: under load a ping per request would
+    // queue behind the pipeline's own queries and slow every ack. In the last 100 ms of that
+    // window a busy gate refreshes it in the background, so requests under steady load never wait
+    // on a ping. The cost: a request in the ~250 ms after PostgreSQL died can be acked and then
+    // fail (logged, answered in the thread).
+    const left = dbUpUntil - Date.now();
+    if (left > 0) {
+      if (left < 100) void probe();
+      return undefined;
+    }
+    // A down PostgreSQL must not be acked: the event could not be claimed or handled.
+    return (await probe()) ? undefined : 'database unavailable';
   };
   const threadKey = (t: string, c: string, ts: string) => `${o.prefix ?? 'hoist'}:slack-thread:${t}:${c}:${ts}`;
   const threads: ThreadMemory = {
