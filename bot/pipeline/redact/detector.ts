@@ -13,6 +13,26 @@ export interface ScanContext {
   emit(start: number, end: number, kind: string, priority: number): void;
   /** Per-call scratch space for detectors that cache a whole-text fact (e.g. next PEM END). */
   readonly memo: Map<string, unknown>;
+  /**
+   * Per-call numeric state (skip marks, frontiers), one slot per `allocSlot`: an indexed
+   * load instead of a string-keyed map lookup on the hottest paths.
+   */
+  readonly slots: Int32Array;
+}
+
+const slotInits: number[] = [];
+
+/** Reserves a numeric state slot, reset to `init` at the start of every scan. */
+export function allocSlot(init: number): number {
+  slotInits.push(init);
+  return slotInits.length - 1;
+}
+
+/** Fresh slots for one scan. */
+export function freshSlots(): Int32Array {
+  const a = new Int32Array(slotInits.length);
+  for (let i = 0; i < slotInits.length; i++) a[i] = slotInits[i] as number;
+  return a;
 }
 
 export interface Detector {
@@ -105,7 +125,7 @@ export function regexRule(spec: RegexRuleSpec): Detector {
   const needsIndices = /\(\?<pre>/.test(source) || (spec.tail === undefined && /\(\?<s\d*>/.test(source));
   const re = foldCase(spec.re, needsIndices ? 'yd' : 'y');
   const defaultKind = spec.kinds[0] as string;
-  const skipKey = `skip:${spec.id}`;
+  const skipSlot = allocSlot(-1);
   let names: readonly string[] | undefined;
   return {
     id: spec.id,
@@ -115,11 +135,11 @@ export function regexRule(spec: RegexRuleSpec): Detector {
     scan(ctx, at) {
       // A trigger inside the previous match's text (`authorization=authorization=…`)
       // cannot start a new secret; skipping it keeps dense adversarial input linear.
-      if (at < ((ctx.memo.get(skipKey) as number | undefined) ?? -1)) return;
+      if (at < (ctx.slots[skipSlot] as number)) return;
       re.lastIndex = at;
       const m = re.exec(ctx.text);
       if (m === null) return;
-      ctx.memo.set(skipKey, m.index + m[0].length);
+      ctx.slots[skipSlot] = m.index + m[0].length;
       names ??= secretGroupNames(m);
       let span: [number, number] | null;
       if (spec.tail !== undefined && !needsIndices) {
@@ -163,6 +183,68 @@ export function notFollowedBy(edge: string): string {
 
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\/-]/g, '\\$&');
 
+/** A regex character class body made only of ASCII literals, ranges and `\\-`: it matches no char ≥ 128. */
+const ASCII_CLASS = /^(?:[A-Za-z0-9_+/=%~]-[A-Za-z0-9_+/=%~]|\\-|[A-Za-z0-9_+/=%~])+$/;
+
+function classTable(cls: string): Uint8Array | null {
+  if (!ASCII_CLASS.test(cls)) return null;
+  const re = new RegExp(`[${cls}]`);
+  const table = new Uint8Array(128);
+  for (let c = 0; c < 128; c++) table[c] = re.test(String.fromCharCode(c)) ? 1 : 0;
+  return table;
+}
+
+export interface SimpleTokenMatcher {
+  /** The lookbehind `(?<![lead])` at the prefix. */
+  leadOk(text: string, at: number): boolean;
+  /** Where the token ends if a body starts at `from`, or -1. */
+  bodyEnd(text: string, from: number): number;
+}
+
+/**
+ * A hand matcher for the common body shape `[class]{m}` / `[class]{m,n}` followed by
+ * `(?![edge])`, when every class char is also an edge char: then a run longer than n
+ * can never end the token (backtracking leaves a class char next), so the token is a
+ * maximal run of m…n class chars not followed by an edge char. Same answers as the
+ * regex, without a regex call per trigger. Null for any other shape (the regex serves).
+ */
+export function simpleTokenMatcher(body: string, edge: string, lead: string): SimpleTokenMatcher | null {
+  const shape = /^\[([^\]]+)\]\{(\d+)(?:,(\d+))?\}$/.exec(body);
+  if (shape === null || edge.includes('.')) return null;
+  const inClass = classTable(shape[1] as string);
+  const inEdge = classTable(edge);
+  const inLead = classTable(lead);
+  if (inClass === null || inEdge === null || inLead === null) return null;
+  for (let c = 0; c < 128; c++) if (inClass[c] === 1 && inEdge[c] === 0) return null;
+  const min = Number(shape[2]);
+  const max = shape[3] === undefined ? min : Number(shape[3]);
+  return {
+    leadOk(text, at) {
+      if (at === 0) return true;
+      const c = text.charCodeAt(at - 1);
+      return c >= 128 || inLead[c] === 0;
+    },
+    bodyEnd(text, from) {
+      const limit = Math.min(text.length, from + max + 1);
+      let i = from;
+      while (i < limit) {
+        const c = text.charCodeAt(i);
+        if (c >= 128 || inClass[c] === 0) break;
+        i++;
+      }
+      if (i - from < min || i - from > max) return -1;
+      const next = text.charCodeAt(i);
+      return next < 128 && inEdge[next] === 1 ? -1 : i;
+    },
+  };
+}
+
+/** Whether text[a, a + len) and text[b, b + len) hold the same chars. */
+function sameChars(text: string, a: number, b: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (text.charCodeAt(a + i) !== text.charCodeAt(b + i)) return false;
+  return true;
+}
+
 /** A vendor token with a fixed literal prefix: the workhorse of the provider families. */
 export function tokenRule(spec: TokenRuleSpec): Detector {
   const edge = spec.edge ?? 'A-Za-z0-9_\\-';
@@ -175,6 +257,14 @@ export function tokenRule(spec: TokenRuleSpec): Detector {
   }
   const alt = prefixes.map(escapeRe).join('|');
   const re = new RegExp(`(?<![${lead}])(?:${alt})(?:${spec.body})${notFollowedBy(edge)}`, 'y');
+  const fast = simpleTokenMatcher(spec.body, edge, lead);
+  const priority = spec.priority ?? PRIORITY.token;
+  // Per scan: where the last body judged starts (-1: none), its length, which prefix it
+  // had, and the verdict. Positions, not strings, so nothing outlives the scan.
+  const lastStart = allocSlot(-1);
+  const lastLength = allocSlot(0);
+  const lastPrefix = allocSlot(-1);
+  const lastOk = allocSlot(0);
   return {
     id: spec.kind,
     kinds: [spec.kind],
@@ -182,22 +272,51 @@ export function tokenRule(spec: TokenRuleSpec): Detector {
     caseSensitive: spec.caseSensitive ?? true,
     scan(ctx, at) {
       const text = ctx.text;
-      re.lastIndex = at;
-      if (!re.test(text)) return;
-      const end = re.lastIndex;
-      let prefixLength = (prefixes[0] as string).length;
-      if (prefixes.length > 1) {
-        for (const p of prefixes) {
-          if (text.startsWith(p, at)) {
-            prefixLength = p.length;
+      let end: number;
+      let p = 0;
+      if (fast !== null) {
+        p = -1;
+        for (let k = 0; k < prefixes.length; k++) {
+          if (text.startsWith(prefixes[k] as string, at)) {
+            p = k;
             break;
           }
         }
+        if (p === -1 || !fast.leadOk(text, at)) return;
+        end = fast.bodyEnd(text, at + (prefixes[p] as string).length);
+        if (end === -1) return;
+      } else {
+        re.lastIndex = at;
+        if (!re.test(text)) return;
+        end = re.lastIndex;
+        if (prefixes.length > 1) {
+          for (let k = 0; k < prefixes.length; k++) {
+            if (text.startsWith(prefixes[k] as string, at)) {
+              p = k;
+              break;
+            }
+          }
+        }
       }
-      const body = text.slice(at + prefixLength, end);
-      if (looksFakeToken(body)) return;
-      if (spec.check !== undefined && !spec.check(body, text.slice(at, end))) return;
-      ctx.emit(at, end, spec.kind, spec.priority ?? PRIORITY.token);
+      const prefixLength = (prefixes[p] as string).length;
+      const bodyStart = at + prefixLength;
+      const bodyLength = end - bodyStart;
+      // A message stuffed with one token asks about the same body over and over: the
+      // previous verdict stands when the same chars are here again (no slice, no lookup).
+      const slots = ctx.slots;
+      let ok: boolean;
+      const prev = slots[lastStart] as number;
+      if (prev !== -1 && slots[lastPrefix] === p && slots[lastLength] === bodyLength && sameChars(text, prev, bodyStart, bodyLength)) {
+        ok = slots[lastOk] === 1;
+      } else {
+        const body = text.slice(bodyStart, end);
+        ok = !looksFakeToken(body) && (spec.check === undefined || spec.check(body, text.slice(at, end)));
+        slots[lastStart] = bodyStart;
+        slots[lastLength] = bodyLength;
+        slots[lastPrefix] = p;
+        slots[lastOk] = ok ? 1 : 0;
+      }
+      if (ok) ctx.emit(at, end, spec.kind, priority);
     },
   };
 }

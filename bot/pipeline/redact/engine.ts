@@ -10,12 +10,12 @@
  * holding a new placeholder and, of those, only lines where some trigger still starts
  * outside a placeholder. The output is built by concatenation (flattened once when read).
  */
-import type { Detector, ScanContext } from './detector.ts';
+import { freshSlots, type Detector, type ScanContext } from './detector.ts';
 import { DETECTORS } from './detectors/index.ts';
 import { normalize, toOriginal } from './normalize.ts';
 import { propagate } from './propagate.ts';
 import { merge, overlapsAny, placeholderSpans, type Candidate, type Span } from './spans.ts';
-import { buildTriggerIndex, hasTrigger, scanTriggers } from './trigger-index.ts';
+import { buildTriggerIndex, hasTriggerIn, scanTriggers } from './trigger-index.ts';
 
 export type { Span } from './spans.ts';
 
@@ -25,24 +25,25 @@ const FINISHERS = DETECTORS.filter((d) => d.finish !== undefined);
 export const DETECTOR_KINDS: readonly string[] = [...new Set(DETECTORS.flatMap((d: Detector) => d.kinds))];
 
 /**
- * The same text as one sequential string. Slices of a longer string (what callers and
- * `normalize` often pass) make every `charCodeAt` in the detectors go through an
+ * The same text as one sequential string. Slices of a longer string (what callers often
+ * pass) make every `charCodeAt` in the detectors and in `render` go through an
  * indirection; a join of two halves copies the chars once (~0.7 ms per MB) and the
- * char loops then run ~1.5× faster on dense input.
+ * char loops then run ~1.5× faster on dense input. The entry points (index.ts) copy once
+ * and hand the copy to both `detect` and `render`.
  */
-function sequential(text: string): string {
+export function sequential(text: string): string {
   if (text.length < 4096) return text;
   const mid = text.length >> 1;
   return [text.slice(0, mid), text.slice(mid)].join('');
 }
 
-function collect(input: string, stopAtFirst: boolean): Candidate[] {
-  const text = sequential(input);
+function collect(text: string, stopAtFirst: boolean): Candidate[] {
   const guarded = placeholderSpans(text);
   const found: Candidate[] = [];
   const ctx: ScanContext = {
     text,
     memo: new Map(),
+    slots: freshSlots(),
     emit(start, end, kind, priority) {
       if (end <= start || start < 0 || end > text.length) return;
       if (guarded.length > 0 && overlapsAny(guarded, start, end)) return;
@@ -51,8 +52,8 @@ function collect(input: string, stopAtFirst: boolean): Candidate[] {
   };
   scanTriggers(INDEX, ctx, stopAtFirst ? () => found.length > 0 : null, guarded);
   if (stopAtFirst && found.length > 0) return found;
-  // Finishers flush work that scans left in `memo`; nothing there, nothing to flush.
-  if (ctx.memo.size > 0) for (const d of FINISHERS) d.finish?.(ctx);
+  // Finishers flush work that scans left pending (each knows from its own slots whether any).
+  for (const d of FINISHERS) d.finish?.(ctx);
   return found;
 }
 
@@ -84,32 +85,51 @@ const ROUND_PLACEHOLDER = '⟦secret:0:x⟧';
  * that received a placeholder are scanned again, up to a fixed point. That is what makes
  * `redact(redact(x).text)` find nothing. A touched line where no trigger starts outside
  * a placeholder cannot yield a detection, so it is not rescanned.
+ *
+ * The lines are found and tested in `input` itself (a line of the substituted text is a
+ * line of `input` whose spans are placeholders); only lines that pass the trigger test
+ * are built as strings, so a round costs no copy of the whole text.
  */
 export function detect(input: string): Detection {
   const first = detectOnce(input);
   let spans = first.spans;
   const invisible = first.invisible;
   for (let round = 0; round < MAX_ROUNDS && spans.length > 0; round++) {
-    const { text: out, outStarts } = substitute(input, spans);
-    // Our placeholders only: older ones in the input merely make the test below say yes more often.
-    const guarded = new Int32Array(outStarts.length * 2);
-    for (let i = 0; i < outStarts.length; i++) {
-      guarded[i * 2] = outStarts[i] as number;
-      guarded[i * 2 + 1] = (outStarts[i] as number) + ROUND_PLACEHOLDER.length;
-    }
     const added: Span[] = [];
-    const windows = touchedLines(out, outStarts);
-    for (let w = 0; w < windows.length; w += 2) {
-      const ws = windows[w] as number;
-      const we = windows[w + 1] as number;
-      // Without invisible chars the window is its own normalized text, so its triggers
-      // are a subset of those `hasTrigger` sees in `out` over the same range.
-      if (!invisible && !hasTrigger(INDEX, out, ws, we, guarded)) continue;
-      for (const s of detectOnce(out.slice(ws, we)).spans) {
-        const os = ws + s.start;
-        const delta = deltaBefore(spans, outStarts, os);
-        added.push({ start: os + delta, end: ws + s.end + delta, kind: s.kind });
+    // The first newline at or after position `nlFrom` (input.length: none); positions
+    // only grow within a round, so each stretch of text is searched once.
+    let nlFrom = -1;
+    let nl = -1;
+    let i = 0;
+    while (i < spans.length) {
+      // The window: the line (by `\n` outside spans) holding span i, and every later span
+      // on it. The previous window ended at a newline, so the search back stops there.
+      const spanStart = (spans[i] as Span).start;
+      const a = spanStart === 0 ? 0 : input.lastIndexOf('\n', spanStart - 1) + 1;
+      let j = i;
+      let b = (spans[i] as Span).end;
+      for (;;) {
+        const next = j + 1 < spans.length ? (spans[j + 1] as Span).start : input.length;
+        if (nlFrom === -1 || b < nlFrom || b > nl) {
+          nl = input.indexOf('\n', b);
+          if (nl === -1) nl = input.length;
+          nlFrom = b;
+        }
+        b = nl < next ? nl : next;
+        if (b < next || j + 1 >= spans.length) break;
+        j++;
+        b = (spans[j] as Span).end;
       }
+      // Without invisible chars the window is its own normalized text, and its triggers are
+      // those starting outside its placeholders (triggers are ASCII and hold no newline).
+      if (invisible || hasTriggerBetween(input, a, b, spans, i, j)) {
+        const found = detectOnce(sequential(windowText(input, a, b, spans, i, j))).spans;
+        for (const s of found) {
+          const delta = windowDelta(spans, i, a, s.start);
+          added.push({ start: s.start + delta, end: s.end + delta, kind: s.kind });
+        }
+      }
+      i = j + 1;
     }
     if (added.length === 0) break;
     spans = [...spans, ...added].sort((x, y) => x.start - y.start);
@@ -117,56 +137,55 @@ export function detect(input: string): Detection {
   return { spans, invisible };
 }
 
-/** `input` with every span replaced by ROUND_PLACEHOLDER, and where each placeholder starts in it. */
-function substitute(input: string, spans: readonly Span[]): { text: string; outStarts: Int32Array } {
-  // `+=` (flattened once on first read) beats `parts.join` several-fold with many spans.
+// Window offset of each placeholder of the last window built (spans i…j ↦ 0…j-i).
+let placeholderAt = new Int32Array(64);
+
+/** Input [a, b) with spans i…j (all inside it) replaced by ROUND_PLACEHOLDER; fills `placeholderAt`. */
+function windowText(input: string, a: number, b: number, spans: readonly Span[], i: number, j: number): string {
+  if (placeholderAt.length < j - i + 1) placeholderAt = new Int32Array(2 * (j - i + 1));
   let text = '';
-  const outStarts = new Int32Array(spans.length);
-  let last = 0;
   let len = 0;
-  for (let i = 0; i < spans.length; i++) {
-    const s = spans[i] as Span;
-    text += input.slice(last, s.start) + ROUND_PLACEHOLDER;
+  let last = a;
+  for (let k = i; k <= j; k++) {
+    const s = spans[k] as Span;
+    text = text + input.slice(last, s.start) + ROUND_PLACEHOLDER;
     len += s.start - last;
-    outStarts[i] = len;
+    placeholderAt[k - i] = len;
     len += ROUND_PLACEHOLDER.length;
     last = s.end;
   }
-  text += input.slice(last);
-  return { text, outStarts };
+  placeholderCount = j - i + 1;
+  return text + input.slice(last, b);
 }
+let placeholderCount = 0;
 
-/** Whole lines of `out` that contain a placeholder, merged when adjacent: flat [start, end) pairs. */
-function touchedLines(out: string, outStarts: Int32Array): number[] {
-  const windows: number[] = [];
-  const L = ROUND_PLACEHOLDER.length;
-  for (let i = 0; i < outStarts.length; i++) {
-    const outStart = outStarts[i] as number;
-    const k = windows.length;
-    if (k > 0 && outStart < (windows[k - 1] as number)) continue;
-    // A char loop: `lastIndexOf` is a runtime call, costly once per placeholder.
-    let start = outStart;
-    while (start > 0 && out.charCodeAt(start - 1) !== 10) start--;
-    const nl = out.indexOf('\n', outStart + L);
-    const end = nl === -1 ? out.length : nl;
-    if (k > 0 && start <= (windows[k - 1] as number)) windows[k - 1] = end;
-    else windows.push(start, end);
-  }
-  return windows;
-}
-
-/** input offset − output offset for an output position outside every placeholder. */
-function deltaBefore(spans: readonly Span[], outStarts: Int32Array, outPos: number): number {
+/** input offset − window offset for window offset `pos` (outside every placeholder) of the last window built. */
+function windowDelta(spans: readonly Span[], i: number, a: number, pos: number): number {
   const L = ROUND_PLACEHOLDER.length;
   let lo = 0;
-  let hi = outStarts.length;
+  let hi = placeholderCount;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
-    if ((outStarts[mid] as number) + L <= outPos) lo = mid + 1;
+    if ((placeholderAt[mid] as number) + L <= pos) lo = mid + 1;
     else hi = mid;
   }
-  if (lo === 0) return 0;
-  return (spans[lo - 1] as Span).end - ((outStarts[lo - 1] as number) + L);
+  if (lo === 0) return a;
+  return (spans[i + lo - 1] as Span).end - ((placeholderAt[lo - 1] as number) + L);
+}
+
+/**
+ * Whether the window [a, b) of `input` with spans i…j as placeholders has a trigger
+ * starting outside them: `hasTrigger` on the substituted window, read in `input`.
+ */
+function hasTriggerBetween(input: string, a: number, b: number, spans: readonly Span[], i: number, j: number): boolean {
+  let from = a;
+  for (let k = i; k <= j + 1; k++) {
+    const to = k <= j ? (spans[k] as Span).start : b;
+    // A segment before a placeholder: what follows it there is `⟦`, outside Latin-1.
+    if (hasTriggerIn(INDEX, input, from, to, k <= j)) return true;
+    if (k <= j) from = (spans[k] as Span).end;
+  }
+  return false;
 }
 
 export function hasAnySecret(input: string): boolean {
@@ -179,6 +198,12 @@ export interface RenderedFinding {
   type: string;
   value: string;
   placeholder: string;
+}
+
+/** Whether input[a, a + len) and input[b, b + len) hold the same chars (a char loop: no builtin call per span). */
+function sameRange(input: string, a: number, b: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (input.charCodeAt(a + i) !== input.charCodeAt(b + i)) return false;
+  return true;
 }
 
 const INVISIBLE_G = /[\u00AD\u180E\u200B-\u200F\u202A-\u202E\u2060-\u2064\uFEFF]/g;
@@ -195,12 +220,13 @@ export function render(input: string, detection: Detection, withFindings: boolea
   // Runs of one value (a message stuffed with one key) reuse the previous value and entry:
   // no slice and no map lookup per span.
   let prevValue = '';
+  let prevStart = 0;
   let prevEntry: { n: number; kind: string; placeholder: string } | undefined;
   for (const s of spans) {
     let value: string;
     let entry: { n: number; kind: string; placeholder: string } | undefined;
     let key = '';
-    if (prevEntry !== undefined && s.end - s.start === prevValue.length && input.startsWith(prevValue, s.start)) {
+    if (prevEntry !== undefined && s.end - s.start === prevValue.length && sameRange(input, prevStart, s.start, prevValue.length)) {
       value = prevValue;
       entry = prevEntry;
     } else {
@@ -217,9 +243,10 @@ export function render(input: string, detection: Detection, withFindings: boolea
       entry.placeholder = `⟦secret:${entry.n}:${s.kind}⟧`;
     }
     prevValue = value;
+    prevStart = s.start;
     prevEntry = entry;
     const placeholder = entry.placeholder;
-    text += input.slice(last, s.start) + placeholder;
+    text = text + input.slice(last, s.start) + placeholder;
     last = s.end;
     if (withFindings) findings.push({ start: s.start, end: s.end, type: s.kind, value, placeholder });
   }

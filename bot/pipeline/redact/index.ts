@@ -7,7 +7,7 @@
  * - Redacting redacted text finds nothing: placeholders are never detected again.
  * - Linear time; input over MAX_REDACT_INPUT chars throws RedactionTooLargeError.
  */
-import { DETECTOR_KINDS, detect, hasAnySecret, render } from './engine.ts';
+import { DETECTOR_KINDS, detect, hasAnySecret, render, sequential } from './engine.ts';
 
 export type RedactedText = string & { readonly __brand: 'RedactedText' };
 
@@ -43,7 +43,8 @@ function checkSize(input: string): void {
 
 export function redact(input: string): RedactionResult {
   checkSize(input);
-  const { text, findings } = render(input, detect(input), true);
+  const flat = sequential(input);
+  const { text, findings } = render(flat, detect(flat), true);
   return { text: text as RedactedText, findings };
 }
 
@@ -55,11 +56,12 @@ const TRUNCATED = '…[truncated by redaction]';
  */
 export function redactForLog(input: string): string {
   const line = input.length > MAX_REDACT_INPUT ? input.slice(0, MAX_REDACT_INPUT) : input;
-  const out = render(line, detect(line), false).text;
+  const flat = sequential(line);
+  const out = render(flat, detect(flat), false).text;
   return line === input ? out : out + TRUNCATED;
 }
 
 export function containsSecret(input: string): boolean {
   checkSize(input);
-  return hasAnySecret(input);
+  return hasAnySecret(sequential(input));
 }

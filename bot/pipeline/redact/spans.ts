@@ -7,7 +7,7 @@ export interface Span {
   start: number;
   end: number;
   kind: string;
-  /** Priority of the detector that named the span; vendor tokens (≥ PRIORITY.token) need no propagation. */
+  /** Priority of the detector that named the span (propagated occurrences of a value: 0). */
   priority?: number;
 }
 

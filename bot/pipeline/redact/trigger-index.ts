@@ -17,18 +17,75 @@ for (let c = 0; c < 128; c++) LOWER[c] = c >= 65 && c <= 90 ? c | 0x20 : c;
 
 export interface TriggerIndex {
   readonly detectors: readonly Detector[];
+  /** `detectors[d].scan`, unbound (scans do not use `this`): a plain indexed load in the hot loop. */
+  readonly scans: readonly ((ctx: ScanContext, at: number) => void)[];
   /** (first << 8 | second) char code → 1-based index into `buckets`, 0 when no trigger starts so. */
   readonly table: Uint16Array;
   readonly buckets: readonly (readonly Entry[])[];
   /** (bucket - 1) * 256 + third char → 1 when some entry of the bucket allows that third char. */
   readonly third: Uint8Array;
+  /** Per bucket: the node of each trie after the bucket's two chars (0: none), where walks start. */
+  readonly bucketCiNode: Uint16Array;
+  readonly bucketCsNode: Uint16Array;
+  /** Every trigger in one trie per case mode (see `Trie`); entries numbered in bucket order. */
+  readonly ci: Trie;
+  readonly cs: Trie;
+  /** Detector ids of entry k, in order. */
+  readonly entryDetectors: readonly (readonly number[])[];
+}
+
+/**
+ * Triggers as a trie over ASCII: `child[node * 128 + c]` is the next node (0: none) and
+ * `entry[node]` the entry ending there (-1: none). One walk finds every trigger starting
+ * at a position, one char comparison per char, instead of one comparison per trigger.
+ */
+interface Trie {
+  readonly child: Uint16Array;
+  readonly entry: Int32Array;
+  readonly parent: Int32Array;
+  /**
+   * Per node: the detectors of every entry ending on the path to it (itself included), in
+   * entry order, each once: what to run when the walk's deepest entry is this node.
+   */
+  readonly scanList: readonly (readonly number[])[];
+}
+
+function buildTrie(words: readonly [string, number][], entryDetectors: readonly (readonly number[])[]): Trie {
+  const child: number[] = new Array<number>(128).fill(0);
+  const entry: number[] = [-1];
+  const parent: number[] = [0];
+  for (const [w, k] of words) {
+    let node = 0;
+    for (let j = 0; j < w.length; j++) {
+      const slot = node * 128 + w.charCodeAt(j);
+      let next = child[slot] as number;
+      if (next === 0) {
+        next = entry.length;
+        entry.push(-1);
+        parent.push(node);
+        for (let c = 0; c < 128; c++) child.push(0);
+        child[slot] = next;
+      }
+      node = next;
+    }
+    entry[node] = k;
+  }
+  if (entry.length > 0xffff) throw new Error('trigger trie too large');
+  const scanList = entry.map((_, node) => {
+    const entries: number[] = [];
+    for (let m = node; m !== 0; m = parent[m] as number) if ((entry[m] as number) !== -1) entries.push(entry[m] as number);
+    const ids: number[] = [];
+    for (const e of entries.sort((a, b) => a - b)) for (const d of entryDetectors[e] as readonly number[]) if (!ids.includes(d)) ids.push(d);
+    return ids;
+  });
+  return { child: Uint16Array.from(child), entry: Int32Array.from(entry), parent: Int32Array.from(parent), scanList };
 }
 
 export function buildTriggerIndex(detectors: readonly Detector[]): TriggerIndex {
   const byKey = new Map<string, { text: string; cs: boolean; ids: number[] }>();
   detectors.forEach((d, id) => {
     for (const t of d.triggers) {
-      if (t.length < 2 || [...t].some((ch) => ch.charCodeAt(0) > 0x7f)) throw new Error(`bad trigger ${JSON.stringify(t)} in ${d.id}`);
+      if (t.length < 2 || [...t].some((ch) => ch.charCodeAt(0) > 0x7f || ch === '\n')) throw new Error(`bad trigger ${JSON.stringify(t)} in ${d.id}`);
       const key = d.caseSensitive ? `cs:${t}` : `ci:${t.toLowerCase()}`;
       const e = byKey.get(key) ?? { text: t, cs: d.caseSensitive, ids: [] };
       if (!e.ids.includes(id)) e.ids.push(id);
@@ -72,7 +129,23 @@ export function buildTriggerIndex(detectors: readonly Detector[]): TriggerIndex 
       if (!e.caseSensitive) third[k * 256 + (t[2] as string).toUpperCase().charCodeAt(0)] = 1;
     }
   });
-  return { detectors, table, buckets, third };
+  const scans = detectors.map((d) => d.scan);
+  const all = [...byKey.values()];
+  const entryDetectors = all.map((e) => e.ids);
+  const ci = buildTrie(all.flatMap((e, k): [string, number][] => (e.cs ? [] : [[e.text.toLowerCase(), k]])), entryDetectors);
+  const cs = buildTrie(all.flatMap((e, k): [string, number][] => (e.cs ? [[e.text, k]] : [])), entryDetectors);
+  const bucketCiNode = new Uint16Array(buckets.length);
+  const bucketCsNode = new Uint16Array(buckets.length);
+  for (const [slot, k] of bucketOf) {
+    const a = slot >> 8;
+    const b = slot & 0xff;
+    if (a >= 128 || b >= 128) continue;
+    const ci1 = ci.child[LOWER[a] as number] as number;
+    bucketCiNode[k - 1] = ci1 === 0 ? 0 : (ci.child[(ci1 << 7) | (LOWER[b] as number)] as number);
+    const cs1 = cs.child[a] as number;
+    bucketCsNode[k - 1] = cs1 === 0 ? 0 : (cs.child[(cs1 << 7) | b] as number);
+  }
+  return { detectors, scans, table, buckets, third, bucketCiNode, bucketCsNode, ci, cs, entryDetectors };
 }
 
 /** Whether entry `e` starts at `i`, given that its first two chars matched through the table. */
@@ -94,7 +167,93 @@ function matchesAt(text: string, i: number, e: Entry): boolean {
 }
 
 const NO_SKIP = new Int32Array(0);
+const NO_IDS: readonly number[] = [];
+// Entries matched at one position: at most one per trigger length per trie.
+const matchedScratch = new Int32Array(256);
+
+/** Insertion sort of xs[0, n): n is tiny. */
+function sortSmall(xs: Int32Array, n: number): void {
+  for (let i = 1; i < n; i++) {
+    const v = xs[i] as number;
+    let j = i - 1;
+    while (j >= 0 && (xs[j] as number) > v) {
+      xs[j + 1] = xs[j] as number;
+      j--;
+    }
+    xs[j + 1] = v;
+  }
+}
 let lastAtScratch = new Int32Array(0);
+
+/**
+ * Runs the scans of every trigger starting at `i` (whose first chars hit bucket `slot`),
+ * in entry (bucket) order, which decides ties between equal candidates. Returns whether
+ * `stop()` said to stop.
+ */
+function dispatchAt(index: TriggerIndex, ctx: ScanContext, i: number, slot: number, lastAt: Int32Array, stop: (() => boolean) | null): boolean {
+  const text = ctx.text;
+  const n = text.length;
+  // The deepest trigger end reached in each trie: every trigger matched here lies on its path.
+  // The bucket fixes the first two chars, so each walk starts two chars in.
+  let ciLast = 0;
+  let csLast = 0;
+  let node = index.bucketCiNode[slot - 1] as number;
+  if (node !== 0) {
+    const { child, entry } = index.ci;
+    if ((entry[node] as number) !== -1) ciLast = node;
+    for (let j = i + 2; j < n; j++) {
+      const ch = text.charCodeAt(j);
+      if (ch >= 128) break;
+      node = child[(node << 7) | (LOWER[ch] as number)] as number;
+      if (node === 0) break;
+      if ((entry[node] as number) !== -1) ciLast = node;
+    }
+  }
+  node = index.bucketCsNode[slot - 1] as number;
+  if (node !== 0) {
+    const { child, entry } = index.cs;
+    if ((entry[node] as number) !== -1) csLast = node;
+    for (let j = i + 2; j < n; j++) {
+      const ch = text.charCodeAt(j);
+      if (ch >= 128) break;
+      node = child[(node << 7) | ch] as number;
+      if (node === 0) break;
+      if ((entry[node] as number) !== -1) csLast = node;
+    }
+  }
+  const scans = index.scans;
+  if (ciLast === 0 || csLast === 0) {
+    // One trie matched (or none): its precomputed scan list for that path, in entry order
+    // and without repeats, is exactly what the general case below would run.
+    const list = ciLast !== 0 ? (index.ci.scanList[ciLast] as readonly number[]) : csLast !== 0 ? (index.cs.scanList[csLast] as readonly number[]) : NO_IDS;
+    for (let j = 0; j < list.length; j++) {
+      (scans[list[j] as number] as (ctx: ScanContext, at: number) => void)(ctx, i);
+      if (stop !== null && stop()) return true;
+    }
+    return false;
+  }
+  // Both tries matched: every entry on both paths, in entry (bucket) order.
+  let matched = 0;
+  for (const [trie, last] of [[index.ci, ciLast], [index.cs, csLast]] as const) {
+    for (let node = last; node !== 0; node = trie.parent[node] as number) {
+      const e = trie.entry[node] as number;
+      if (e !== -1) matchedScratch[matched++] = e;
+    }
+  }
+  sortSmall(matchedScratch, matched);
+  const { entryDetectors } = index;
+  for (let m = 0; m < matched; m++) {
+    const ids = entryDetectors[matchedScratch[m] as number] as readonly number[];
+    for (let j = 0; j < ids.length; j++) {
+      const d = ids[j] as number;
+      if (lastAt[d] === i) continue;
+      lastAt[d] = i;
+      (scans[d] as (ctx: ScanContext, at: number) => void)(ctx, i);
+      if (stop !== null && stop()) return true;
+    }
+  }
+  return false;
+}
 
 /**
  * Runs `detector.scan(ctx, position)` for each trigger occurrence, at most once per
@@ -108,7 +267,7 @@ export function scanTriggers(
   skip: Int32Array = NO_SKIP,
 ): void {
   const text = ctx.text;
-  const { detectors, table, buckets, third } = index;
+  const { detectors, table, third } = index;
   // Scans do not nest, so one scratch array serves every call.
   if (lastAtScratch.length < detectors.length) lastAtScratch = new Int32Array(detectors.length);
   const lastAt = lastAtScratch;
@@ -127,57 +286,35 @@ export function scanTriggers(
       if (slot === 0) continue;
       const c = i + 2 < n ? text.charCodeAt(i + 2) : 0;
       if (c > 255 || third[((slot - 1) << 8) | c] === 0) continue;
-      const bucket = buckets[slot - 1] as readonly Entry[];
-      for (let e = 0; e < bucket.length; e++) {
-        const entry = bucket[e] as Entry;
-        if (!matchesAt(text, i, entry)) continue;
-        const ids = entry.detectors;
-        for (let j = 0; j < ids.length; j++) {
-          const d = ids[j] as number;
-          if (lastAt[d] === i) continue;
-          lastAt[d] = i;
-          (detectors[d] as Detector).scan(ctx, i);
-          if (stop !== null && stop()) return;
-        }
-      }
+      if (dispatchAt(index, ctx, i, slot, lastAt, stop)) return;
     }
     if (k < skip.length) from = skip[k + 1] as number;
   }
 }
 
 /**
- * Whether any trigger starts in [from, to - 1) of `text` outside the `skip` spans. A
- * superset test: a trigger running past `to` still counts.
+ * Whether a trigger lies wholly inside [from, to) of `text`. What follows `to` is taken
+ * to be a char outside Latin-1 (a placeholder's `⟦`) when `beforePlaceholder`, else the
+ * text's own next char: exactly what the trigger scan would see in the text with a
+ * placeholder (or a line end) there, since triggers are ASCII without newlines.
  */
-export function hasTrigger(index: TriggerIndex, text: string, from: number, to: number, skip: Int32Array): boolean {
+export function hasTriggerIn(index: TriggerIndex, text: string, from: number, to: number, beforePlaceholder: boolean): boolean {
   const { table, buckets, third } = index;
   const n = text.length;
-  const end = Math.min(to, n) - 1;
-  // First skip span ending after `from`, by binary search over the pairs.
-  let lo = 0;
-  let hi = skip.length >> 1;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if ((skip[mid * 2 + 1] as number) <= from) lo = mid + 1;
-    else hi = mid;
-  }
-  let k = lo * 2;
-  let i = from;
-  while (i < end) {
-    const segEnd = k < skip.length ? Math.min(skip[k] as number, end) : end;
-    for (; i < segEnd; i++) {
-      const a = text.charCodeAt(i);
-      const b = text.charCodeAt(i + 1);
-      if ((a | b) > 255) continue;
-      const slot = table[(a << 8) | b] as number;
-      if (slot === 0) continue;
-      const c = i + 2 < n ? text.charCodeAt(i + 2) : 0;
-      if (c > 255 || third[((slot - 1) << 8) | c] === 0) continue;
-      for (const entry of buckets[slot - 1] as readonly Entry[]) if (matchesAt(text, i, entry)) return true;
+  for (let i = from; i < to - 1; i++) {
+    const a = text.charCodeAt(i);
+    const b = text.charCodeAt(i + 1);
+    if ((a | b) > 255) continue;
+    const slot = table[(a << 8) | b] as number;
+    if (slot === 0) continue;
+    let c: number;
+    if (i + 2 < to) c = text.charCodeAt(i + 2);
+    else if (beforePlaceholder) continue;
+    else c = i + 2 < n ? text.charCodeAt(i + 2) : 0;
+    if (c > 255 || third[((slot - 1) << 8) | c] === 0) continue;
+    for (const entry of buckets[slot - 1] as readonly Entry[]) {
+      if (i + entry.text.length <= to && matchesAt(text, i, entry)) return true;
     }
-    if (k >= skip.length) break;
-    i = Math.max(i, skip[k + 1] as number);
-    k += 2;
   }
   return false;
 }

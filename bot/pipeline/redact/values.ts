@@ -27,10 +27,22 @@ const PROSE_WORDS = new Set([
 
 const SAME_CHAR = /^(.)\1*$/s;
 const MASK = /^[*x•.#_\-?]+$/i;
-const TEMPLATED = /^(?:\$|%[\w(]|\{\{|#\{|<[^>]*>$|\[[^\]]*\]$|!\w+$|@\w+\()/;
+// `$VAR`, `{{ x }}`, `#{x}`, `<x>`, `[x]`, YAML tags (`!Ref`, `!GetAtt`), `@Function(`, and whole printf or
+// Windows references (`%s`, `%(name)s`, `%APPDATA%`): a value merely starting with `%` is a value.
+const TEMPLATED = /^(?:\$|%(?:\w+%|\(\w+\)[a-z]|[-+ 0#]*\d*(?:\.\d+)?[a-zA-Z])$|\{\{|#\{|<[^>]*>$|\[[^\]]*\]$|![A-Za-z][A-Za-z.:]{1,23}$|@\w+\()/;
 const YOUR_X = /^(?:your|my|the|some|insert|enter|put|add|replace)[-_ .]?\w*(?:key|token|secret|password|pass|pwd|here|value|creds?|credentials?)$/i;
 const EXAMPLE = /EXAMPLE(?:KEY)?$|^(?:fake|dummy|test|sample|example)[-_]/i;
 const ELLIPSIS = /\.\.\.|…/;
+const FILL_ME = /^(?:replace|change|fill|set|update|insert|enter|edit)[-_ ]?(?:me|this|it)(?:[-_ ]?(?:in|later|now|here))?$/i;
+
+/**
+ * A copy of `s` that does not keep the string it was sliced from alive. V8 represents a
+ * slice of 13+ chars as a view into its parent, so caching a slice of a 1 MB message
+ * would pin the whole message in memory for as long as the cache entry lives.
+ */
+export function detach(s: string): string {
+  return s.length < 13 ? s : (' ' + s).slice(1);
+}
 
 // isPlaceholderValue is pure and messages repeat values (`Password=a;` ×90k), so answers
 // are cached; bounded, and cleared when full so a stream of distinct values stays cheap.
@@ -44,7 +56,7 @@ export function isPlaceholderValue(raw: string): boolean {
   if (r === undefined) {
     r = isPlaceholderValueUncached(raw);
     if (placeholderCache.size >= PLACEHOLDER_CACHE_MAX) placeholderCache.clear();
-    placeholderCache.set(raw, r);
+    placeholderCache.set(detach(raw), r);
   }
   return r;
 }
@@ -53,7 +65,7 @@ function isPlaceholderValueUncached(raw: string): boolean {
   const v = raw.trim();
   if (v.length === 0) return true;
   if (SAME_CHAR.test(v) || MASK.test(v)) return true;
-  if (TEMPLATED.test(v) || YOUR_X.test(v) || EXAMPLE.test(v) || ELLIPSIS.test(v)) return true;
+  if (TEMPLATED.test(v) || YOUR_X.test(v) || EXAMPLE.test(v) || ELLIPSIS.test(v) || FILL_ME.test(v)) return true;
   const lower = v.toLowerCase();
   if (PLACEHOLDER_WORDS.has(lower)) return true;
   if (/^(?:redacted|masked|hidden|removed)$|\bredacted\b|^\*{2,}/i.test(v)) return true;
@@ -142,7 +154,7 @@ export function looksFakeToken(body: string): boolean {
   if (r === undefined) {
     r = looksFakeTokenUncached(body);
     if (fakeTokenCache.size >= PLACEHOLDER_CACHE_MAX) fakeTokenCache.clear();
-    fakeTokenCache.set(body, r);
+    fakeTokenCache.set(detach(body), r);
   }
   return r;
 }

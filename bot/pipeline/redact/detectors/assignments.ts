@@ -4,26 +4,53 @@
  * (`password_reset_url`, `token_ttl`, `secretName` do not), the value must be a
  * literal (not `$VAR`, `config.password`, `getToken()`), and not a placeholder.
  */
-import { PRIORITY, type Detector, type ScanContext } from '../detector.ts';
+import { allocSlot, PRIORITY, type Detector, type ScanContext } from '../detector.ts';
 import { keywordMatcher } from '../keyword.ts';
 import {
-  isCodeReference, isPathLike, isPlaceholderValue, isProseWord, isUuid, looksRandom,
+  detach, isCodeReference, isPathLike, isPlaceholderValue, isProseWord, isUuid, looksRandom,
 } from '../values.ts';
 
 /** Longest first, so `password` wins over `pass`. */
 const KEYWORDS = [
   'private_key', 'private-key', 'credentials', 'access_key', 'access-key', 'passphrase', 'privatekey', 'credential',
-  'accesskey', 'passwords', 'password', 'api_key', 'api-key', 'passwd', 'secret', 'apikey', 'token', 'pass', 'auth', 'pwd', 'key',
+  'accesskey', 'passwords', 'password', 'api_key', 'api-key', 'app_key', 'app-key', 'passwd', 'secret', 'apikey', 'appkey', 'token',
+  'pass', 'auth', 'pwd', 'key',
 ];
 const keywordAt = keywordMatcher(KEYWORDS);
 
+// ASCII printable except space " ' ` , ; ( ) { } [ ] < > & |
+const VALUE_CHAR = new Uint8Array(128);
+for (let c = 33; c < 127; c++) VALUE_CHAR[c] = '"\'`,;(){}[]<>&|'.includes(String.fromCharCode(c)) ? 0 : 1;
+
 function isValueChar(c: number): boolean {
-  // ASCII printable except space " ' ` , ; ( ) { } [ ] < > & |
-  return c > 32 && c < 127 && c !== 34 && c !== 39 && c !== 96 && c !== 44 && c !== 59 && c !== 40 && c !== 41 &&
-    c !== 123 && c !== 125 && c !== 91 && c !== 93 && c !== 60 && c !== 62 && c !== 38 && c !== 124;
+  return c < 128 && VALUE_CHAR[c] === 1;
 }
 
 const MAX_UNQUOTED = 256;
+
+const QUERY_PARAM = /[A-Za-z_][\w.\-[\]]{0,64}=/y;
+
+/**
+ * `&` inside a bare value belongs to it (`Summer75&okjp517`) unless it ends it: `&&`
+ * or `&` before a space or the end (shell), or `&name=` (the next query parameter).
+ */
+function ampersandInValue(text: string, i: number): boolean {
+  if (text.charCodeAt(i) !== 38) return false;
+  const next = text.charCodeAt(i + 1);
+  if (!(next > 32 && next < 127) || next === 38) return false;
+  QUERY_PARAM.lastIndex = i + 1;
+  return !QUERY_PARAM.test(text);
+}
+
+/** End of the run of bare-value chars from `from`. */
+function bareRunEnd(text: string, from: number): number {
+  const n = text.length;
+  let i = from;
+  while (i < n && (isValueChar(text.charCodeAt(i)) || ampersandInValue(text, i))) i++;
+  return i;
+}
+/** Farthest a value can start from its keyword: keyword, suffix, quote and separator. */
+const KEY_REACH = 64;
 const MAX_QUOTED = 512;
 
 interface Value {
@@ -61,7 +88,7 @@ function parseValue(text: string, at: number): Value | null {
     return { start: at + 2, end: close, quoted: true };
   }
   let i = at;
-  while (i < n && i - at <= MAX_UNQUOTED && isValueChar(text.charCodeAt(i))) i++;
+  while (i < n && i - at <= MAX_UNQUOTED && (isValueChar(text.charCodeAt(i)) || ampersandInValue(text, i))) i++;
   if (i === at || i - at > MAX_UNQUOTED) return null;
   const next = text.charCodeAt(i);
   // `getToken(`, `os.environ[`: a call or index expression, not a literal.
@@ -125,7 +152,7 @@ export function suffixAllowed(kw: string, suffix: string): boolean {
   let ok = byKw.get(suffix);
   if (ok === undefined) {
     ok = suffixAllowedUncached(kw, suffix);
-    if (byKw.size < 512) byKw.set(suffix, ok);
+    if (byKw.size < 512) byKw.set(detach(suffix), ok);
   }
   return ok;
 }
@@ -168,10 +195,13 @@ export function identifierPrefix(text: string, at: number): string {
   return text.slice(i, at);
 }
 
+/** Tokens public by design: Mapbox `pk.`, Stripe publishable keys. */
+const PUBLIC_TOKEN = /^(?:pk\.eyJ|pk_(?:live|test)_)/;
+
 /** Shared by assignments and CLI flags: is `v` a literal credential for a key of class `cls`? */
 export function acceptLiteral(cls: KeywordClass, kw: string, v: string, quoted: boolean): boolean {
   if (v.length < 4 || v.length > 512) return false;
-  if (isPlaceholderValue(v) || isPathLike(v) || v.includes('://')) return false;
+  if (isPlaceholderValue(v) || isPathLike(v) || v.includes('://') || PUBLIC_TOKEN.test(v)) return false;
   if (/^\d+$/.test(v) && v.length < (cls === 'password' ? 6 : 12)) return false;
   if (!quoted && isCodeReference(v)) return false;
   const k = kw.toLowerCase();
@@ -179,6 +209,17 @@ export function acceptLiteral(cls: KeywordClass, kw: string, v: string, quoted: 
   if (/^[A-Za-z_-]+$/.test(v) && /password|passwd|secret|token/i.test(v)) return false;
   if (cls === 'api_key' && v.length < 8) return false;
   return true;
+}
+
+/** Blanks allowed around a separator: aligned columns. */
+const MAX_ALIGN = 40;
+
+const ARN_BEFORE = /arn:aws[\w-]{0,16}:[\w-]{1,64}:[\w-]{0,32}:\d{0,12}:$/;
+
+/** `arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/db-AbC123`: a resource name, not a value. */
+function isArnResource(text: string, at: number): boolean {
+  if (at === 0 || text.charCodeAt(at - 1) !== 58) return false;
+  return ARN_BEFORE.test(text.slice(Math.max(0, at - 160), at));
 }
 
 const isSeparator = (c: number): boolean => c === 58 /* : */ || c === 61 /* = */ || c === 0xff1a || c === 0xff1d;
@@ -194,13 +235,45 @@ export function separatorFollows(text: string, at: number): boolean {
   let c = text.charCodeAt(i);
   if (c === 92) c = text.charCodeAt(++i);
   if (c === 34 || c === 39) c = text.charCodeAt(++i);
-  for (let k = 0; k < 4 && (c === 32 || c === 9); k++) c = text.charCodeAt(++i);
+  for (let k = 0; k < MAX_ALIGN && (c === 32 || c === 9); k++) c = text.charCodeAt(++i);
   return isSeparator(c);
+}
+
+const SKIP = allocSlot(-1);
+// The last suffix judged in this scan (start, length; -1: none) and the verdict, with
+// its keyword: dense text repeats one key (`authorization=…` ×70k), this skips the slice.
+const SUFFIX_START = allocSlot(-1);
+const SUFFIX_LENGTH = allocSlot(0);
+const SUFFIX_OK = allocSlot(0);
+let suffixKeyword = '';
+
+function suffixAllowedAt(ctx: ScanContext, kw: string, start: number, end: number): boolean {
+  if (end === start) return true;
+  const text = ctx.text;
+  const slots = ctx.slots;
+  const prev = slots[SUFFIX_START] as number;
+  const len = end - start;
+  if (prev !== -1 && kw === suffixKeyword && slots[SUFFIX_LENGTH] === len) {
+    let same = true;
+    for (let k = 0; k < len; k++) {
+      if (text.charCodeAt(prev + k) !== text.charCodeAt(start + k)) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return slots[SUFFIX_OK] === 1;
+  }
+  const ok = suffixAllowed(kw, text.slice(start, end));
+  slots[SUFFIX_START] = start;
+  slots[SUFFIX_LENGTH] = len;
+  slots[SUFFIX_OK] = ok ? 1 : 0;
+  suffixKeyword = kw;
+  return ok;
 }
 
 function scanAssignment(ctx: ScanContext, at: number): void {
   const text = ctx.text;
-  if (at < ((ctx.memo.get('assignment:skip') as number | undefined) ?? -1)) return;
+  if (at < (ctx.slots[SKIP] as number)) return;
   const kw = keywordAt(text, at);
   // STRONG is case-insensitive, so the lower-case keyword stands for the text.
   if (kw === null || !keywordBoundaryOk(text, at, kw)) return;
@@ -211,24 +284,28 @@ function scanAssignment(ctx: ScanContext, at: number): void {
   // Separator first: it rejects prose ("the token expired") with char tests alone.
   if (text.charCodeAt(i) === 92) i++;
   if (text.charCodeAt(i) === 34 || text.charCodeAt(i) === 39) i++;
-  for (let k = 0; k < 4 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); k++) i++;
+  // Aligned keys (`terraform fmt`, YAML maps) put many blanks before the separator.
+  for (let k = 0; k < MAX_ALIGN && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); k++) i++;
   const c = text.charCodeAt(i);
   if (c === 58 && text.charCodeAt(i + 1) === 61) i += 2; // :=
   else if (c === 61 && text.charCodeAt(i + 1) === 62) i += 2; // =>
   else if (c === 58 || c === 61 || c === 0xff1a || c === 0xff1d) i += 1;
   else return;
-  if (!suffixAllowed(kw, text.slice(suffixStart, suffixEnd))) return;
+  if (!suffixAllowedAt(ctx, kw, suffixStart, suffixEnd)) return;
   const after = text.charCodeAt(i);
   if (after === 61 || after === 62) return; // == or =>, a comparison
-  for (let k = 0; k < 4 && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); k++) i++;
-  if (hasNonSecretPrefix(identifierPrefix(text, at))) return;
+  for (let k = 0; k < MAX_ALIGN && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); k++) i++;
+  if (hasNonSecretPrefix(identifierPrefix(text, at)) || isArnResource(text, at)) return;
   const value = parseValue(text, i);
   if (value === null) {
-    // A bare run longer than any value: later keywords inside it fail the same way.
-    if (isValueChar(text.charCodeAt(i))) ctx.memo.set('assignment:skip', i + MAX_UNQUOTED);
+    // A bare run too long to be a value: a keyword inside it reaches its own value within
+    // KEY_REACH chars, and that value runs to the same end, so it is too long as well
+    // unless the keyword sits in the run's last MAX_UNQUOTED + KEY_REACH chars.
+    const runEnd = bareRunEnd(text, i);
+    if (runEnd - i > MAX_UNQUOTED) ctx.slots[SKIP] = runEnd - MAX_UNQUOTED - KEY_REACH;
     return;
   }
-  ctx.memo.set('assignment:skip', value.end);
+  ctx.slots[SKIP] = value.end;
   const start = value.start;
   let end = value.end;
   if (!value.quoted) {
@@ -250,6 +327,7 @@ export const assignmentDetector: Detector = {
   triggers: [
     'password', 'passwd', 'passphrase', 'pass', 'pwd', 'secret', 'token', 'api_key', 'api-key', 'apikey',
     'access_key', 'access-key', 'accesskey', 'private_key', 'private-key', 'privatekey', 'credential', 'auth', 'key',
+    'app_key', 'app-key', 'appkey',
   ],
   caseSensitive: false,
   scan: scanAssignment,

@@ -15,10 +15,37 @@ function isWordOrDash(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 45;
 }
 
+function isSpaceChar(c: number): boolean {
+  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
+  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
+    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
+}
+
+/**
+ * A test FLAG cannot pass without: everything FLAG reads before the separator is
+ * flag-name chars, so the separator (`=` or blanks) sits where the name's run of
+ * [A-Za-z0-9-] ends, and the value starts after it with a quote or a char outside
+ * \s, quotes and `-`. Rejects `--password --password …` without running the regex.
+ */
+function valueCanFollow(text: string, from: number): boolean {
+  const n = text.length;
+  let i = from;
+  while (i < n && isWordOrDash(text.charCodeAt(i)) && text.charCodeAt(i) !== 95) i++;
+  const sep = text.charCodeAt(i);
+  if (sep === 61) i++;
+  else if (sep === 32 || sep === 9) {
+    while (i < n && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+  } else return false;
+  if (i >= n) return false;
+  const c = text.charCodeAt(i);
+  return c === 34 || c === 39 || (c !== 45 && !isSpaceChar(c));
+}
+
 function scanFlag(ctx: ScanContext, at: number): void {
   // `--` starts a flag only after a non-word char and before a letter (not `-----BEGIN`).
   const next = ctx.text.charCodeAt(at + 2);
   if ((at > 0 && isWordOrDash(ctx.text.charCodeAt(at - 1))) || !((next >= 65 && next <= 90) || (next >= 97 && next <= 122))) return;
+  if (!valueCanFollow(ctx.text, at + 2)) return;
   FLAG.lastIndex = at;
   const m = FLAG.exec(ctx.text);
   if (m === null) return;

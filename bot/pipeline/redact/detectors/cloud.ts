@@ -11,6 +11,45 @@ const awsSecretShape = (v: string): boolean => {
 
 const AWS_SECRET_VALUE = /(?<![A-Za-z0-9/+])(?<s>[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])/;
 
+const isAlnum = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57);
+
+/** The lead regex /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z2-7]{16}(?![A-Za-z0-9])/y by hand: its end, or -1. */
+export function awsKeyIdEnd(text: string, at: number): number {
+  if (at > 0 && isAlnum(text.charCodeAt(at - 1))) return -1;
+  if (!text.startsWith('AKIA', at) && !text.startsWith('ASIA', at)) return -1;
+  for (let i = at + 4; i < at + 20; i++) {
+    const c = text.charCodeAt(i);
+    if (!((c >= 65 && c <= 90) || (c >= 50 && c <= 55))) return -1;
+  }
+  return isAlnum(text.charCodeAt(at + 20)) ? -1 : at + 20;
+}
+
+const isAwsSecretChar = (c: number): boolean =>
+  (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 47 || c === 43;
+
+/**
+ * AWS_SECRET_VALUE by hand: a maximal run of exactly 40 chars of its alphabet, not
+ * followed by `=`, starting in [from, to). The regex tries every position of a long run;
+ * this reads each char once and never past `to` except to finish a run of 41.
+ */
+export function findAwsSecretValues(text: string, from: number, to: number, out: number[]): void {
+  const n = text.length;
+  let i = from;
+  // A run already under way at `from` cannot start a match inside [from, to).
+  if (i > 0 && isAwsSecretChar(text.charCodeAt(i - 1))) while (i < to && isAwsSecretChar(text.charCodeAt(i))) i++;
+  while (i < to) {
+    if (!isAwsSecretChar(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const s = i;
+    while (i < n && i - s <= 40 && isAwsSecretChar(text.charCodeAt(i))) i++;
+    if (i - s === 40 && text.charCodeAt(i) !== 61) out.push(s, i);
+    // The rest of a longer run starts no match; no start lies at or past `to`.
+    while (i < to && isAwsSecretChar(text.charCodeAt(i))) i++;
+  }
+}
+
 export const cloudDetectors: readonly Detector[] = [
   tokenRule({ kind: 'aws_access_key_id', prefixes: ['AKIA', 'ASIA', 'ABIA', 'ACCA'], body: '[A-Z2-7]{16}', edge: 'A-Za-z0-9' }),
   contextRule({
@@ -21,6 +60,7 @@ export const cloudDetectors: readonly Detector[] = [
     window: 40,
     maxValue: 41,
     value: AWS_SECRET_VALUE,
+    find: findAwsSecretValues,
     priority: PRIORITY.context,
     accept: awsSecretShape,
   }),
@@ -31,10 +71,12 @@ export const cloudDetectors: readonly Detector[] = [
     triggers: ['AKIA', 'ASIA'],
     caseSensitive: true,
     lead: /(?<![A-Za-z0-9])(?:AKIA|ASIA)[A-Z2-7]{16}(?![A-Za-z0-9])/,
+    leadEnd: awsKeyIdEnd,
     window: 160,
     maxValue: 41,
     sameLine: false,
     value: AWS_SECRET_VALUE,
+    find: findAwsSecretValues,
     priority: PRIORITY.context,
     accept: awsSecretShape,
   }),

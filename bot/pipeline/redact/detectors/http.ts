@@ -3,15 +3,16 @@
  * URLs and connection strings. For URLs only the password is replaced, so
  * `postgres://app:⟦secret:1:postgres_url_password⟧@db:5432/app` still reads as a URL.
  */
-import { PRIORITY, regexRule, type Detector, type ScanContext } from '../detector.ts';
+import { allocSlot, PRIORITY, regexRule, type Detector, type ScanContext } from '../detector.ts';
 import { contextRule } from '../context-rule.ts';
 import { charClasses, isCodeReference, isPlaceholderValue, looksRandom } from '../values.ts';
 
 /** Opaque header credentials must look generated: "Bearer tokens are great" is prose. */
 function credentialShape(v: string): boolean {
-  if (isPlaceholderValue(v)) return false;
+  // Pure tests: the cheap shape test first, the placeholder lookup only for what passes it.
   const c = charClasses(v);
-  return (c.digit && (c.lower || c.upper)) || looksRandom(v, 16);
+  if (!(c.digit && (c.lower || c.upper)) && !looksRandom(v, 16)) return false;
+  return !isPlaceholderValue(v);
 }
 
 function decodesToUserPass(v: string): boolean {
@@ -91,7 +92,7 @@ function connQuotedClose(text: string, from: number, close: number): number {
 const CONN_NEXT_PAIR = /^[ \t]*;[ \t]*[A-Za-z][A-Za-z ]{0,30}=/;
 const CONN_PREV_PAIR = /[A-Za-z][A-Za-z ]{0,30}=[^;\r\n]{0,256};[ \t]*$/;
 const CONN_KIND = 'connection_string_password';
-const CONN_SKIP = `skip:${CONN_KIND}`;
+const CONN_SKIP = allocSlot(-1);
 
 function connAccept(v: string, bare: boolean, matchStart: number, matchEnd: number, text: string): boolean {
   if (isPlaceholderValue(v) || (bare && isCodeReference(v))) return false;
@@ -102,7 +103,7 @@ function connAccept(v: string, bare: boolean, matchStart: number, matchEnd: numb
 
 function scanConnectionString(ctx: ScanContext, at: number): void {
   // As regexRule: a trigger inside the previous match's text cannot start a new secret.
-  if (at < ((ctx.memo.get(CONN_SKIP) as number | undefined) ?? -1)) return;
+  if (at < (ctx.slots[CONN_SKIP] as number)) return;
   const text = ctx.text;
   const n = text.length;
   if (at > 0 && isConnLeadWordChar(text.charCodeAt(at - 1))) return;
@@ -148,7 +149,7 @@ function scanConnectionString(ctx: ScanContext, at: number): void {
     matchEnd = end;
     bare = true;
   }
-  ctx.memo.set(CONN_SKIP, matchEnd);
+  ctx.slots[CONN_SKIP] = matchEnd;
   const v = text.slice(start, end);
   if (!connAccept(v, bare, at, matchEnd, text)) return;
   ctx.emit(start, end, CONN_KIND, PRIORITY.url);

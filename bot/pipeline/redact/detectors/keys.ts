@@ -37,6 +37,17 @@ function isBase64Char(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
 }
 
+/** Past any `>` / `&gt;` quote markers (and the blanks after them) at a line start. */
+function afterQuoteMarkers(text: string, from: number, limit: number): number {
+  let i = from;
+  for (;;) {
+    if (i < limit && text.charCodeAt(i) === 62) i++;
+    else if (text.startsWith('&gt;', i) && i + 4 <= limit) i += 4;
+    else return i;
+    while (i < limit && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9)) i++;
+  }
+}
+
 function kindFor(text: string, start: number, type: string | undefined): string {
   if (type === undefined) {
     const before = text.slice(Math.max(0, start - 300), start);
@@ -63,6 +74,9 @@ function scanPem(ctx: ScanContext, at: number): void {
     if (c === 45 && text.startsWith('-----', i)) break;
     if (!isBodyChar(c)) break;
     if (isBase64Char(c)) base64++;
+    // A quoted paste (`> ` in Markdown, `&gt; ` in Slack's raw text) repeats the quote
+    // marker at every line start: it belongs to the block, not to the text after it.
+    if (c === 10) i = afterQuoteMarkers(text, i + 1, limit) - 1;
   }
   let end = i;
   PEM_FOOTER.lastIndex = i;

@@ -11,32 +11,114 @@ import { isPlaceholderValue } from '../values.ts';
 const KIND = 'k8s_secret_data';
 const MAX_ENTRIES = 500;
 
-interface KindLine {
-  pos: number;
-  indent: number;
-  secret: boolean;
+
+/** The `kind` lines, `count` triples in `kinds`: start, indent (-1: JSON), 1 if Secret. */
+interface Layout {
+  kinds: Int32Array;
+  count: number;
+  docBreaks: number[];
+  /** The last lower bound found: keys come in text order, so the next is usually here or one on. */
+  hint: number;
 }
 
-interface Layout {
-  kinds: KindLine[];
-  positions: number[];
-  docBreaks: number[];
+export interface KindLines {
+  kinds: Int32Array;
+  count: number;
+}
+
+/** A line terminator for `^` under the `m` flag. */
+const isLineTerminator = (c: number): boolean => c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+const isLetter = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+/** Whether `word` starts at `at` (a short ASCII literal). */
+function literalAt(text: string, at: number, word: string): boolean {
+  if (at < 0 || at + word.length > text.length) return false;
+  for (let j = 0; j < word.length; j++) if (text.charCodeAt(at + j) !== word.charCodeAt(j)) return false;
+  return true;
+}
+
+/**
+ * The `kind` lines, as the global multiline regex
+ *   /^([ \t]*(?:-[ \t]+)?)kind:[ \t]*["']?([A-Za-z]+)|"kind"[ \t]*:[ \t]*"([A-Za-z]+)"/gm
+ * finds them (match start, indent, value), read off each `kind` found by `indexOf`:
+ * every match holds one at a fixed place, and the scan resumes after each match.
+ */
+export function findKinds(text: string): KindLines {
+  // One flat typed array (three growing arrays cost several times more on dense input).
+  let kinds = new Int32Array(48);
+  let count = 0;
+  const add = (pos: number, indent: number, secret: boolean): void => {
+    if (count * 3 + 3 > kinds.length) {
+      const grown = new Int32Array(kinds.length * 2);
+      grown.set(kinds);
+      kinds = grown;
+    }
+    kinds[count * 3] = pos;
+    kinds[count * 3 + 1] = indent;
+    kinds[count * 3 + 2] = secret ? 1 : 0;
+    count++;
+  };
+  const n = text.length;
+  let lastEnd = 0; // a match never starts inside the previous one
+  let q = text.indexOf('kind');
+  while (q !== -1) {
+    let end = -1;
+    if (text.charCodeAt(q + 4) === 58 /* : */) {
+      // YAML: the line up to `kind` is blanks, then maybe `-` and blanks.
+      let ls = q;
+      while (ls > 0 && isBlank(text.charCodeAt(ls - 1))) ls--;
+      if (ls > 0 && text.charCodeAt(ls - 1) === 45 && ls < q) {
+        ls--;
+        while (ls > 0 && isBlank(text.charCodeAt(ls - 1))) ls--;
+      }
+      if (ls === 0 || isLineTerminator(text.charCodeAt(ls - 1))) {
+        let i = q + 5;
+        while (i < n && isBlank(text.charCodeAt(i))) i++;
+        const c = text.charCodeAt(i);
+        if ((c === 34 || c === 39) && isLetter(text.charCodeAt(i + 1))) i++;
+        const from = i;
+        while (i < n && isLetter(text.charCodeAt(i))) i++;
+        if (i > from) {
+          add(ls, q - ls, i - from === 6 && literalAt(text, from, 'Secret'));
+          end = i;
+        }
+      }
+    } else if (text.charCodeAt(q + 4) === 34 && q > lastEnd && text.charCodeAt(q - 1) === 34) {
+      let i = q + 5;
+      while (i < n && isBlank(text.charCodeAt(i))) i++;
+      if (text.charCodeAt(i) === 58) {
+        i++;
+        while (i < n && isBlank(text.charCodeAt(i))) i++;
+        if (text.charCodeAt(i) === 34) {
+          const from = ++i;
+          while (i < n && isLetter(text.charCodeAt(i))) i++;
+          if (i > from && text.charCodeAt(i) === 34) {
+            add(q - 1, -1, i - from === 6 && literalAt(text, from, 'Secret'));
+            end = i + 1;
+          }
+        }
+      }
+    }
+    if (end !== -1) lastEnd = end;
+    q = text.indexOf('kind', end === -1 ? q + 1 : end);
+  }
+  return { kinds, count };
+}
+
+/** Starts of lines beginning with `---` (the regex /^---/gm). */
+export function findDocBreaks(text: string): number[] {
+  const out: number[] = [];
+  for (let q = text.indexOf('---'); q !== -1; q = text.indexOf('---', q + 1)) {
+    if (q === 0 || isLineTerminator(text.charCodeAt(q - 1))) out.push(q);
+  }
+  return out;
 }
 
 function layout(ctx: ScanContext): Layout {
   const cached = ctx.memo.get('k8s:layout') as Layout | undefined;
   if (cached !== undefined) return cached;
-  const text = ctx.text;
-  const kinds: KindLine[] = [];
-  const re = /^([ \t]*(?:-[ \t]+)?)kind:[ \t]*["']?([A-Za-z]+)|"kind"[ \t]*:[ \t]*"([A-Za-z]+)"/gm;
-  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
-    const json = m[3] !== undefined;
-    kinds.push({ pos: m.index, indent: json ? -1 : (m[1] as string).length, secret: (json ? m[3] : m[2]) === 'Secret' });
-  }
-  const docBreaks: number[] = [];
-  const doc = /^---/gm;
-  for (let m = doc.exec(text); m !== null; m = doc.exec(text)) docBreaks.push(m.index);
-  const l = { kinds, positions: kinds.map((k) => k.pos), docBreaks };
+  const { kinds, count } = findKinds(ctx.text);
+  const l: Layout = { kinds, count, docBreaks: findDocBreaks(ctx.text), hint: 0 };
   ctx.memo.set('k8s:layout', l);
   return l;
 }
@@ -52,6 +134,28 @@ function lowerBound(xs: readonly number[], v: number): number {
   return lo;
 }
 
+const isSecretKind = (l: Layout, j: number): boolean => l.kinds[j * 3 + 2] === 1;
+
+/** Whether kind line k is the first starting at or after `v`. */
+function isBoundAt(l: Layout, k: number, v: number): boolean {
+  return (k === 0 || (l.kinds[(k - 1) * 3] as number) < v) && (k === l.count || (l.kinds[k * 3] as number) >= v);
+}
+
+/** First kind line starting at or after `v`. */
+function kindLowerBound(l: Layout, v: number): number {
+  if (isBoundAt(l, l.hint, v)) return l.hint;
+  if (l.hint < l.count && isBoundAt(l, l.hint + 1, v)) return ++l.hint;
+  let lo = 0;
+  let hi = l.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((l.kinds[mid * 3] as number) < v) lo = mid + 1;
+    else hi = mid;
+  }
+  l.hint = lo;
+  return lo;
+}
+
 /** Whether no `---` document break lies between positions `p` and `at`. */
 function sameDoc(docBreaks: readonly number[], p: number, at: number): boolean {
   const a = p < at ? p : at;
@@ -60,32 +164,129 @@ function sameDoc(docBreaks: readonly number[], p: number, at: number): boolean {
   return j >= docBreaks.length || (docBreaks[j] as number) > b;
 }
 
-function fits(k: KindLine | undefined, at: number, want: number, json: boolean, docBreaks: readonly number[]): k is KindLine {
-  return k !== undefined && Math.abs(k.pos - at) <= 4000 && sameDoc(docBreaks, k.pos, at) && (json || k.indent === want);
+function fits(l: Layout, j: number, at: number, want: number, json: boolean): boolean {
+  const pos = l.kinds[j * 3] as number;
+  return Math.abs(pos - at) <= 4000 && sameDoc(l.docBreaks, pos, at) && (json || l.kinds[j * 3 + 1] === want);
+}
+
+const dashLines: string[] = [];
+
+/** `\n` + the indent of a list item holding a key at `indent` + `- `. */
+function dashLine(indent: number): string {
+  let d = dashLines[indent];
+  if (d === undefined) {
+    d = `\n${' '.repeat(Math.max(0, indent - 2))}- `;
+    if (indent < 64) dashLines[indent] = d;
+  }
+  return d;
+}
+
+/** `text.slice(from, to).includes(line)` for a `line` starting with `\n`, without the slice. */
+function holdsBetween(text: string, line: string, from: number, to: number): boolean {
+  for (let p = text.indexOf('\n', from); p !== -1 && p + line.length <= to; p = text.indexOf('\n', p + 1)) {
+    if (text.startsWith(line, p)) return true;
+  }
+  return false;
 }
 
 function ownerIsSecret(ctx: ScanContext, at: number, indent: number, json: boolean): boolean {
-  const { kinds, positions, docBreaks } = layout(ctx);
-  if (kinds.length === 0) return false;
+  const l = layout(ctx);
+  const count = l.count;
+  if (count === 0) return false;
   const want = json ? -1 : indent;
-  const i = lowerBound(positions, at);
-  let before: KindLine | undefined;
-  for (let j = i - 1; j >= 0 && j >= i - 8; j--) if (fits(kinds[j], at, want, json, docBreaks)) { before = kinds[j]; break; }
-  let after: KindLine | undefined;
-  for (let j = i; j < kinds.length && j < i + 8; j++) if (fits(kinds[j], at, want, json, docBreaks)) { after = kinds[j]; break; }
-  if (json) return (after ?? before)?.secret ?? false;
-  if (before !== undefined && after !== undefined) {
-    const dash = `\n${' '.repeat(Math.max(0, indent - 2))}- `;
-    return ctx.text.slice(before.pos, at).includes(dash) ? after.secret : before.secret;
+  const i = kindLowerBound(l, at);
+  let before = -1;
+  for (let j = i - 1; j >= 0 && j >= i - 8; j--) {
+    if (fits(l, j, at, want, json)) {
+      before = j;
+      break;
+    }
   }
-  return (before ?? after)?.secret ?? false;
+  let after = -1;
+  for (let j = i; j < count && j < i + 8; j++) {
+    if (fits(l, j, at, want, json)) {
+      after = j;
+      break;
+    }
+  }
+  if (json) return after !== -1 ? isSecretKind(l, after) : before !== -1 && isSecretKind(l, before);
+  if (before !== -1 && after !== -1) {
+    const dash = dashLine(indent);
+    return holdsBetween(ctx.text, dash, l.kinds[before * 3] as number, at) ? isSecretKind(l, after) : isSecretKind(l, before);
+  }
+  const k = before !== -1 ? before : after;
+  return k !== -1 && isSecretKind(l, k);
 }
 
 const B64 = /^[A-Za-z0-9+/]+={0,2}$/;
-// The value group ends the match, so its start is computed from lengths (no `d` flag).
-const YAML_ENTRY = /([ \t]+)(?:[A-Za-z0-9._-]+|"[^"\n]{1,253}"|'[^'\n]{1,253}'):[ \t]*(?<v>[^\r\n]*)/y;
 const BLOCK_INDICATOR = /^[|>][-+]?\d?$/;
-const QUOTED = /^["'].*["']$/;
+
+const isBase64Char = (c: number): boolean =>
+  (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 43 || c === 47;
+const isKeyChar = (c: number): boolean =>
+  (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 46 || c === 95 || c === 45;
+const isQuote = (c: number): boolean => c === 34 || c === 39;
+
+/** B64 (`/^[A-Za-z0-9+/]+={0,2}$/`) on text[from, to). */
+function isBase64Value(text: string, from: number, to: number): boolean {
+  let i = from;
+  while (i < to && isBase64Char(text.charCodeAt(i))) i++;
+  if (i === from) return false;
+  let pad = 0;
+  while (i < to && pad < 2 && text.charCodeAt(i) === 61) {
+    i++;
+    pad++;
+  }
+  return i === to;
+}
+
+/** Whether text[from, to) holds a char `.` does not match (given no `\r`/`\n` there). */
+function hasLineSeparator(text: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2028 || c === 0x2029) return true;
+  }
+  return false;
+}
+
+let entryIndentOut = 0;
+
+/** `yamlEntry` as a pure function, for tests: [indent, value start], or null. */
+export function matchYamlEntry(text: string, pos: number): [number, number] | null {
+  const e = yamlEntry(text, pos);
+  return e === -1 ? null : [entryIndentOut, e];
+}
+
+/**
+ * The sticky regex /([ \t]+)(?:[A-Za-z0-9._-]+|"[^"\n]{1,253}"|'[^'\n]{1,253}'):[ \t]*(?<v>[^\r\n]*)/y
+ * at `pos`, by hand: where the value starts, or -1; the indent goes to `entryIndentOut`.
+ */
+function yamlEntry(text: string, pos: number): number {
+  const n = text.length;
+  let i = pos;
+  while (i < n && isBlank(text.charCodeAt(i))) i++;
+  if (i === pos) return -1;
+  entryIndentOut = i - pos;
+  const c = text.charCodeAt(i);
+  if (isQuote(c)) {
+    const from = ++i;
+    while (i < n && i - from <= 253) {
+      const d = text.charCodeAt(i);
+      if (d === c || d === 10) break;
+      i++;
+    }
+    if (i === from || i - from > 253 || text.charCodeAt(i) !== c) return -1;
+    i++;
+  } else {
+    const from = i;
+    while (i < n && isKeyChar(text.charCodeAt(i))) i++;
+    if (i === from) return -1;
+  }
+  if (text.charCodeAt(i) !== 58) return -1;
+  i++;
+  while (i < n && isBlank(text.charCodeAt(i))) i++;
+  return i;
+}
 
 /** A `key: |` block: every following line indented deeper than the key belongs to the value. Returns where parsing resumes. */
 function emitBlockScalar(ctx: ScanContext, from: number, keyIndent: number): number {
@@ -172,24 +373,31 @@ function scanYaml(ctx: ScanContext, at: number, stringData: boolean): void {
       pos = lineEnd + 1;
       continue;
     }
-    YAML_ENTRY.lastIndex = pos;
-    const m = YAML_ENTRY.exec(text);
-    if (m === null || (m[1] as string).length <= indent || m.index !== pos) return;
-    const entryIndent = (m[1] as string).length;
-    const raw = m.groups?.['v'] ?? '';
-    let v = raw.trimEnd();
-    const c0 = v.charCodeAt(0);
-    if ((c0 === 124 || c0 === 62) && BLOCK_INDICATOR.test(v)) {
+    const e = yamlEntry(text, pos);
+    if (e === -1 || entryIndentOut <= indent) return;
+    const entryIndent = entryIndentOut;
+    // The value: `e` to the line end (`\r` or `\n`), trailing whitespace trimmed.
+    let vEnd = e;
+    while (vEnd < text.length) {
+      const c = text.charCodeAt(vEnd);
+      if (c === 10 || c === 13) break;
+      vEnd++;
+    }
+    while (vEnd > e && isTrimSpace(text.charCodeAt(vEnd - 1))) vEnd--;
+    let vStart = e;
+    const c0 = vEnd > e ? text.charCodeAt(e) : NaN;
+    if ((c0 === 124 || c0 === 62) && BLOCK_INDICATOR.test(text.slice(e, vEnd))) {
       pos = emitBlockScalar(ctx, lineEnd + 1, entryIndent);
       continue;
     }
-    let vStart = m.index + m[0].length - raw.length;
-    if ((c0 === 34 || c0 === 39) && QUOTED.test(v) && v.length >= 2) {
-      v = v.slice(1, -1);
-      vStart += 1;
+    if ((c0 === 34 || c0 === 39) && vEnd - e >= 2 && isQuote(text.charCodeAt(vEnd - 1)) && !hasLineSeparator(text, e + 1, vEnd - 1)) {
+      vStart++;
+      vEnd--;
     }
-    const ok = stringData ? v.length > 0 && !isPlaceholderValue(v) : v.length >= 4 && B64.test(v);
-    if (ok) ctx.emit(vStart, vStart + v.length, KIND, PRIORITY.structured);
+    const ok = stringData
+      ? vEnd > vStart && !isPlaceholderValue(text.slice(vStart, vEnd))
+      : vEnd - vStart >= 4 && isBase64Value(text, vStart, vEnd);
+    if (ok) ctx.emit(vStart, vEnd, KIND, PRIORITY.structured);
     pos = lineEnd + 1;
   }
 }
