@@ -104,8 +104,9 @@ export function detect(input: string): Detection {
     while (i < spans.length) {
       // The window: the line (by `\n` outside spans) holding span i, and every later span
       // on it. The previous window ended at a newline, so the search back stops there.
-      const spanStart = (spans[i] as Span).start;
-      const a = spanStart === 0 ? 0 : input.lastIndexOf('\n', spanStart - 1) + 1;
+      // A char loop rather than `lastIndexOf` (a runtime call, costly once per span on dense input).
+      let a = (spans[i] as Span).start;
+      while (a > 0 && input.charCodeAt(a - 1) !== 10) a--;
       let j = i;
       let b = (spans[i] as Span).end;
       for (;;) {
@@ -222,7 +223,9 @@ export function render(input: string, detection: Detection, withFindings: boolea
   let prevValue = '';
   let prevStart = 0;
   let prevEntry: { n: number; kind: string; placeholder: string } | undefined;
-  for (const s of spans) {
+  // An indexed loop: `for…of` allocates an iterator result per span until the loop is optimized.
+  for (let k = 0; k < spans.length; k++) {
+    const s = spans[k] as Span;
     let value: string;
     let entry: { n: number; kind: string; placeholder: string } | undefined;
     let key = '';

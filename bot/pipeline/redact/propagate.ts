@@ -121,7 +121,8 @@ export function propagate(text: string, spans: Span[]): Span[] {
   for (const v of list) if (v.length < shortest) shortest = v.length;
   const gaps: number[] = [];
   let last = 0;
-  for (const s of spans) {
+  for (let k = 0; k < spans.length; k++) {
+    const s = spans[k] as Span;
     if (s.start - last >= shortest) gaps.push(last, s.start);
     last = s.end;
   }

@@ -49,7 +49,28 @@ export function overlapsAny(spans: Int32Array, start: number, end: number): bool
  */
 export function merge(cands: Candidate[]): Span[] {
   if (cands.length === 0) return [];
-  cands.sort((x, y) => x.start - y.start || y.end - x.end);
+  // Detectors mostly emit in text order: skip the sort (a comparator call per pair and a
+  // scratch copy) when the candidates are in order already; the sort is stable, so an
+  // ordered list is its own result.
+  let ordered = true;
+  for (let i = 1; i < cands.length; i++) {
+    const x = cands[i - 1] as Candidate;
+    const y = cands[i] as Candidate;
+    if (x.start > y.start || (x.start === y.start && x.end < y.end)) {
+      ordered = false;
+      break;
+    }
+  }
+  if (!ordered) cands.sort((x, y) => x.start - y.start || y.end - x.end);
+  // Disjoint candidates (the usual case) are their own result: no copy of the list.
+  let disjoint = true;
+  for (let i = 1; i < cands.length; i++) {
+    if ((cands[i] as Candidate).start < (cands[i - 1] as Candidate).end) {
+      disjoint = false;
+      break;
+    }
+  }
+  if (disjoint) return cands;
   const out: Span[] = [];
   let best = cands[0] as Candidate;
   let start = best.start;
