@@ -47,6 +47,8 @@ export const ConfigSchema = z.object({
    * that directory) or `staging=unix:///var/run/docker.sock`. An app deploys to the target
    * named like its environment, or to its own `target` setting.
    */
+  /** Per-process cache of roles/settings/apps, invalidated by PostgreSQL NOTIFY (db/tenant-cache.ts); `off` behind a transaction-mode pooler. */
+  HOIST_TENANT_CACHE: z.enum(['on', 'off']).default('on'),
   HOIST_TARGETS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** Stable endpoint ports (workers/proxy), one per app with a port, as lo-hi; `off` publishes replica ports only. */
   HOIST_PROXY_PORTS: z.string().trim().default('20000-20999').refine((v) => {

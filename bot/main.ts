@@ -62,7 +62,7 @@ export async function startBot(o: BotOptions) {
   const clock = o.clock ?? systemClock;
   // Roles, tenant settings and apps read per message are cached, invalidated by PostgreSQL
   // notifications (db/tenant-cache.ts); workers keep reading fresh.
-  const tenantCache = await attachTenantCache(o.services.dbh);
+  const tenantCache = o.config.HOIST_TENANT_CACHE === 'on' ? await attachTenantCache(o.services.dbh) : { stop: async () => undefined };
   const store = new Store(o.services.dbh.db, { cached: true });
   const sealer = new Sealer(o.services.dbh.db, new Keyring(o.services.masterKey, o.services.previousMasterKeys));
   const audit: AuditLog = createAuditLog(o.services.dbh.db, clock, sealer);

@@ -6,6 +6,7 @@
  */
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../bot/config.ts';
 import { createDb } from '../../db/client.ts';
 import { createPrivacyService } from '../../db/privacy/service.ts';
 import { Sealer } from '../../db/crypto.ts';
@@ -129,6 +130,12 @@ describe('tenant cache, invalidated by PostgreSQL notifications', () => {
     const load = async () => { n++; await new Promise((r) => setTimeout(r, 10)); return 'v'; };
     expect(await Promise.all([c.get('t', 'k', load), c.get('t', 'k', load), c.get('t', 'k', load)])).toEqual(['v', 'v', 'v']);
     expect(n).toBe(1);
+  });
+
+  it('can be switched off (behind a transaction-mode pooler) and rejects a bad value by name', () => {
+    expect(parseConfig({ HOIST_TENANT_CACHE: 'off' }, 'cli').HOIST_TENANT_CACHE).toBe('off');
+    expect(parseConfig({}, 'cli').HOIST_TENANT_CACHE).toBe('on');
+    expect(() => parseConfig({ HOIST_TENANT_CACHE: 'maybe' }, 'cli')).toThrow(/HOIST_TENANT_CACHE/);
   });
 
   it('works the same on embedded PGlite', async () => {
