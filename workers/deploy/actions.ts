@@ -6,7 +6,7 @@
  * one such as `swarm`). Afterwards the app row, its settings and the kept images follow.
  */
 import type { Intent } from '../contract/index.ts';
-import { HoistError, allowlistFrom, imageRegistry, pullAllowed, registryAllowed, unknownTarget } from '../contract/index.ts';
+import { HoistError, allowlistFrom, isHoistError, imageRegistry, pullAllowed, registryAllowed, unknownTarget } from '../contract/index.ts';
 import type { ActionRow } from '../../db/repo.ts';
 import type { AppDeploySettings } from '../../db/deploy-repo.ts';
 import type { Checkpoint } from './checkpoint.ts';
@@ -166,10 +166,23 @@ async function deploy(d: Deps, action: ActionRow, r: Resolved, progress: Progres
     if (port && d.endpoints && !res.endpoint) endpointPort = await d.endpoints.route(t, r.app);
     switched = true;
   };
-  const res = await deployerFor(d, target, r.environment).deploy({
+  const engineNow = deployerFor(d, target, r.environment);
+  // The engine the app ran on until now: when the target changes, its replicas go once the new ones serve.
+  let engineBefore: Deployer | undefined;
+  try { engineBefore = app?.currentDeploymentId ? deployerFor(d, settings.target, app.environment) : undefined; } catch { engineBefore = undefined; }
+  const res = await engineNow.deploy({
     tenantId: t, app: r.app, deploymentId: id, actionId: action.id, image, port, replicas, env, pull: policy.pull, ...(healthPath ? { healthPath } : {}),
   }, progress, { switchTo });
   if (!switched) await switchTo(res);
+  let moved = '';
+  if (engineBefore && engineBefore !== engineNow) {
+    try {
+      const n = await engineBefore.remove(t, r.app);
+      if (n) moved = ` Removed ${n} replica${n === 1 ? '' : 's'} from ${settings.target ?? app?.environment ?? 'the default engine'}.`;
+    } catch (e) {
+      moved = ` The old replicas on ${settings.target ?? 'the previous target'} could not be removed (${isHoistError(e) ? e.userMessage : 'engine error'}); remove them by hand.`;
+    }
+  }
   const now = d.clock.now();
   const patch: AppDeploySettings = {
     ...(fromSource ? { source: r.source, ref: r.ref, dockerfile: r.dockerfile ?? settings.dockerfile } : r.image && action.kind === 'deploy' ? { source: undefined, ref: undefined } : {}),
@@ -187,7 +200,7 @@ async function deploy(d: Deps, action: ActionRow, r: Resolved, progress: Progres
   const where = endpointPort ? ` on :${endpointPort}` : res.endpoint ? ` at ${res.endpoint}` : res.hostPorts.length ? ` on ${res.hostPorts.map((p) => `:${p}`).join(', ')}` : '';
   const built = fromSource ? ` built from ${displaySource(r.source!)}${r.ref ? `#${r.ref}` : ''}` : '';
   if (replicas === 0) return `${prefix ? `${prefix}. ` : ''}${r.app} scaled to 0 replicas (deployment ${id}).`;
-  return `${prefix ? `${prefix}. ` : ''}${r.app} is running${where} (${image}${built}, ${replicas} replica${replicas === 1 ? '' : 's'}, deployment ${id}).`;
+  return `${prefix ? `${prefix}. ` : ''}${r.app} is running${where} (${image}${built}, ${replicas} replica${replicas === 1 ? '' : 's'}, deployment ${id}).${moved}`;
 }
 
 /**

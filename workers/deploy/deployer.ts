@@ -73,7 +73,7 @@ export interface Deployer {
   status(tenantId: string, app?: string): Promise<Array<ReplicaInfo & { app: string }>>;
   /** Last `lines` lines of combined stdout/stderr across replicas, oldest first (raw: caller redacts). */
   logs(tenantId: string, app: string, lines: number): Promise<string>;
-  /** Remove every container (and the network, when `app` is absent) of the tenant or app. */
+  /** Remove every container (and the network, when `app` is absent) of the tenant, or one app's replicas on this target. */
   remove(tenantId: string, app?: string): Promise<number>;
   /** Engine reachable? Throws docker_unreachable otherwise. */
   ping(): Promise<void>;

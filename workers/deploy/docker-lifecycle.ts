@@ -76,7 +76,9 @@ export async function logsOf(r: DockerReplicas, tenantId: string, app: string, l
 }
 
 export async function removeApp(r: DockerReplicas, tenantId: string, app?: string): Promise<number> {
-  const list = await r.listOwned(tenantId, { app });
+  // One app: only what this target created (several targets may share one engine). The whole
+  // tenant (deletion): everything it owns on the engine.
+  const list = (await r.listOwned(tenantId, { app })).filter((c) => app === undefined || c.Labels[LABEL.target] === r.s.targetName);
   await Promise.all(list.map((c) => r.removeContainer(c.Id)));
   if (app === undefined) {
     await removeTenantNetworks(r.docker, tenantId);
