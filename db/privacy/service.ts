@@ -34,8 +34,41 @@ export interface PrivacyServiceDeps {
 export const exportFilename = (tenantId: string, now: Date) =>
   `${tenantId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${now.toISOString().replace(/[:.]/g, '-')}.json`;
 
+/**
+ * Group commit for usage rows: with no insert in flight a row is written at once; rows that
+ * arrive while one is in flight go together in the next multi-row insert. Each caller's
+ * promise resolves when its row is committed (or rejects with that insert's error).
+ */
+function usageWriter(db: Db) {
+  type Row = typeof analyticsEvents.$inferInsert;
+  let queue: Array<{ row: Row; done: (err?: unknown) => void }> = [];
+  let busy = false;
+  const drain = async () => {
+    busy = true;
+    while (queue.length) {
+      const batch = queue;
+      queue = [];
+      const insert = (rows: Row[]) => db.insert(analyticsEvents).values(rows).then(() => undefined, (e: unknown) => e ?? new Error('insert failed'));
+      const err = await insert(batch.map((b) => b.row));
+      if (!err || batch.length === 1) for (const b of batch) b.done(err);
+      // One bad row (its tenant deleted meanwhile, say) must not cost the others theirs.
+      else for (const b of batch) b.done(await insert([b.row]));
+    }
+    busy = false;
+  };
+  return {
+    add(row: Row): Promise<void> {
+      return new Promise<void>((resolve, reject) => {
+        queue.push({ row, done: (err) => (err ? reject(err) : resolve()) });
+        if (!busy) void drain();
+      });
+    },
+  };
+}
+
 export function createPrivacyService(d: PrivacyServiceDeps): PrivacyPort {
   const n = async (q: Promise<Array<{ n: number }>>) => Number((await q)[0]?.n ?? 0);
+  const usage = usageWriter(d.db);
   return {
     async contentMode(tenantId) {
       // Through the tenant cache when the bot attached one (invalidated by PostgreSQL on every change).
@@ -46,7 +79,7 @@ export function createPrivacyService(d: PrivacyServiceDeps): PrivacyPort {
     async recordUsage(e) {
       const now = d.clock.now();
       const userRef = await d.sealer.analyticsRef(e.tenantId, e.userId, now);
-      await d.db.insert(analyticsEvents).values({
+      await usage.add({
         tenantId: e.tenantId, userRef, platform: e.platform, command: e.command, outcome: e.outcome, latencyMs: Math.max(0, Math.round(e.latencyMs)), createdAt: now,
       });
     },

@@ -4,6 +4,7 @@
  * triggers of migration 0008, so a revoked role or a switched content mode is not served from
  * memory; repeated reads hit the cache; the read/notify race never keeps a stale value.
  */
+import { count as sqlCount } from 'drizzle-orm';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../bot/config.ts';
@@ -11,6 +12,7 @@ import { createDb } from '../../db/client.ts';
 import { createPrivacyService } from '../../db/privacy/service.ts';
 import { Sealer } from '../../db/crypto.ts';
 import { Store } from '../../db/repo.ts';
+import { analyticsEvents } from '../../db/schema/index.ts';
 import { attachTenantCache, TenantCache } from '../../db/tenant-cache.ts';
 import { freshDatabase } from '../fixtures/services.ts';
 
@@ -151,6 +153,27 @@ describe('tenant cache, invalidated by PostgreSQL notifications', () => {
     } finally {
       await a.stop();
       await dbh.close();
+    }
+  });
+});
+
+describe('usage rows (group commit)', () => {
+  it('concurrent messages\' usage rows are all committed when their promises resolve; a bad row fails alone', async () => {
+    const fx = await freshDatabase();
+    try {
+      const sealer = new Sealer(fx.dbh.db, Buffer.alloc(32, 9));
+      const privacy = createPrivacyService({ db: fx.dbh.db, sealer, clock: { now: () => new Date() }, exportDir: '/tmp' });
+      await new Store(fx.dbh.db).ensureTenant('slack:TU', 'slack');
+      const one = (i: number, latencyMs = i) => privacy.recordUsage({ tenantId: 'slack:TU', userId: `slack:U${i}`, platform: 'slack', command: 'status', outcome: 'ok', latencyMs });
+      const count = async () => Number((await fx.dbh.db.select({ n: sqlCount() }).from(analyticsEvents))[0]!.n);
+      await Promise.all(Array.from({ length: 60 }, (_, i) => one(i)));
+      expect(await count()).toBe(60);
+      // Sent together, so they share a batch: the one the column refuses (latency beyond int4) fails alone.
+      const results = await Promise.allSettled([one(99), one(100), one(101, 1e12), one(102)]);
+      expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      expect(await count()).toBe(63);
+    } finally {
+      await fx.drop();
     }
   });
 });
