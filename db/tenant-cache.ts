@@ -60,12 +60,15 @@ export class TenantCache {
       return e.value as Promise<T>;
     }
     this.misses++;
+    if (this.size >= (this.opts.maxEntries ?? 50_000)) this.clear();
+    // The generation as the load starts (a clear above moved it on).
+    const startGen = this.gen(tenantId);
     // Promise.resolve: a thenable query builder runs once, however often the promise is awaited.
     const value = Promise.resolve(load());
-    if (this.size >= (this.opts.maxEntries ?? 50_000)) this.clear();
-    if (!m) this.byTenant.set(tenantId, (m = this.byTenant.get(tenantId) ?? new Map()));
+    m = this.byTenant.get(tenantId);
+    if (!m) this.byTenant.set(tenantId, (m = new Map()));
     if (!m.has(key)) this.size++;
-    const entry: Entry = { gen: g, value, expires: now + ttl };
+    const entry: Entry = { gen: startGen, value, expires: now + ttl };
     m.set(key, entry);
     // A failed load is not remembered.
     value.catch(() => { if (this.byTenant.get(tenantId)?.get(key) === entry) this.drop(tenantId, key); });

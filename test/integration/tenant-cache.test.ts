@@ -124,6 +124,13 @@ describe('tenant cache, invalidated by PostgreSQL notifications', () => {
     expect(await c.get('t', 'k', load)).toBe('v3');
   });
 
+  it('stays bounded: past maxEntries it starts afresh and keeps serving', async () => {
+    const c = new TenantCache({ maxEntries: 3 });
+    c.live = true;
+    for (let i = 0; i < 10; i++) expect(await c.get(`t${i % 5}`, 'k', async () => i)).toBe(i);
+    expect(await c.get('t4', 'k', async () => -1)).toBe(9); // the newest entry survived the last reset
+  });
+
   it('a failed read is not remembered; concurrent misses share one query', async () => {
     const c = new TenantCache();
     c.live = true;
