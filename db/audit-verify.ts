@@ -2,9 +2,8 @@
  * Audit verification: recomputes each tenant's hash chain from its latest signed checkpoint
  * to its signed head (the formulas and the tamper-evidence design are in audit.ts).
  */
-import { createHash, hash as oneShotHash } from 'node:crypto';
 import { asc, eq, sql } from 'drizzle-orm';
-import { canonical, ERASED, eventHash, GENESIS, headMessage, rowsOf } from './audit.ts';
+import { canonical, eventHash, eventHashV2Iso, GENESIS, headMessage, isErased, rowsOf, sha256 } from './audit.ts';
 import type { Db } from './client.ts';
 import { isPseudonym, type Sealer } from './crypto.ts';
 import { auditCheckpoints, auditEvents, auditHeads, tenantKeys } from './schema/index.ts';
@@ -80,15 +79,6 @@ interface EventRow {
   data: unknown; data_digest: string | null; created_iso: string | null; created_at: string | Date | null; prev_hash: string; hash: string;
 }
 
-/** sha256 hex of a string: the one-shot crypto.hash where Node has it (20.12+), the same digest as createHash. */
-const sha256: (s: string) => string = typeof oneShotHash === 'function'
-  ? (s) => oneShotHash('sha256', s, 'hex')
-  : (s) => createHash('sha256').update(s).digest('hex');
-
-/** isErased (audit.ts) with the cheap test first: the same answer. */
-const erased = (data: unknown): boolean =>
-  typeof data === 'object' && data !== null && !Array.isArray(data) && ERASED in data && Object.keys(data).length === 1;
-
 /**
  * created_at in Date#toISOString form, computed by PostgreSQL (no Date parsing per row). Both
  * truncate to milliseconds. Outside years 1900..9999 (toISOString writes ±YYYYYY, to_char has no
@@ -125,8 +115,6 @@ async function verifyTenant(db: Db, t: string, head: typeof auditHeads.$inferSel
   let expectedSeq = (cp?.seq ?? 0) + 1;
   let seen = false;
   let lastV2 = false;
-  // The v2 hash body (eventHashV2Iso) written out with the tenant's part computed once.
-  const tenantJson = `,"tenantId":${JSON.stringify(t)},"type":`;
   const page = async (after: number) => rowsOf<EventRow>(await db.execute(sql`
     select seq::float8 as seq, type, action_id, actor_ref, ${ACTOR_X}, data, data_digest, ${CREATED}, prev_hash, hash
     from audit_events where tenant_id = ${t} and seq > ${after} ${head ? sql`and seq <= ${head.seq}` : sql``}
@@ -147,11 +135,9 @@ async function verifyTenant(db: Db, t: string, head: typeof auditHeads.$inferSel
         const row = { tenantId: t, seq, type: r.type, actionId: r.action_id, actor: actorOf(r), data: r.data, createdAt: dateOf(r) };
         if (eventHash(prev, row) !== r.hash) return rowFail(seq, 'hash does not match the row: the event was edited');
       } else {
-        if (!erased(r.data) && sha256(canonical(r.data)) !== digest) return rowFail(seq, 'data does not match its digest: the event was edited');
-        // canonical({v: 2, tenantId, seq, type, actionId, actorRef, dataDigest, createdAt}), keys sorted.
-        const body = `{"actionId":${JSON.stringify(r.action_id)},"actorRef":${JSON.stringify(r.actor_ref)},"createdAt":${JSON.stringify(isoOf(r))},"dataDigest":${
-          JSON.stringify(digest)},"seq":${JSON.stringify(seq)}${tenantJson}${JSON.stringify(r.type)},"v":2}`;
-        if (sha256(`${prev}|${body}`) !== r.hash) return rowFail(seq, 'hash does not match the row: the event was edited');
+        if (!isErased(r.data) && sha256(canonical(r.data)) !== digest) return rowFail(seq, 'data does not match its digest: the event was edited');
+        const row = { tenantId: t, seq, type: r.type, actionId: r.action_id, actorRef: r.actor_ref, dataDigest: digest };
+        if (eventHashV2Iso(prev, row, isoOf(r)) !== r.hash) return rowFail(seq, 'hash does not match the row: the event was edited');
         // The common cases need no key: no actor, or the raw actor equal to its ref.
         if (r.actor_x !== null) {
           const actorBad = await actorMismatch(t, actorOf(r), r.actor_ref, sealer);

@@ -20,7 +20,7 @@
  * DELETE and TRUNCATE unless the transaction set hoist.audit_maintenance (withAuditMaintenance).
  * Appends take a per-tenant advisory lock so concurrent writers never fork the chain.
  */
-import { createHash } from 'node:crypto';
+import { createHash, hash as oneShotHash } from 'node:crypto';
 import { and, desc, eq, lt, lte, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import type { Keyring, Sealer } from './crypto.ts';
@@ -59,11 +59,14 @@ export function canonical(v: unknown): string {
   return `${s}}`;
 }
 
-const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
+/** sha256 hex of a string: the one-shot crypto.hash where Node has it (20.12+), the same digest as createHash. */
+export const sha256: (s: string) => string = typeof oneShotHash === 'function'
+  ? (s) => oneShotHash('sha256', s, 'hex')
+  : (s) => createHash('sha256').update(s).digest('hex');
 export const digestOf = (data: unknown): string => sha256(canonical(data));
 export const ERASED = '$erased';
 export const isErased = (data: unknown): boolean =>
-  typeof data === 'object' && data !== null && !Array.isArray(data) && Object.keys(data).length === 1 && ERASED in data;
+  typeof data === 'object' && data !== null && !Array.isArray(data) && ERASED in data && Object.keys(data).length === 1;
 
 /** v1 (legacy rows): the raw actor and data inside the hash. */
 export function eventHash(prevHash: string, e: {
@@ -87,18 +90,10 @@ export function eventHashV2(prevHash: string, e: {
  * directly, keys in sorted order (the same string, without building and sorting an object).
  */
 export function eventHashV2Iso(prevHash: string, e: { tenantId: string; seq: number; type: string; actionId: string | null; actorRef: string | null; dataDigest: string }, createdAt: string): string {
-  const f = (k: string, v: unknown, sep: string) => (v === undefined ? '' : `${sep}"${k}":${typeof v === 'object' && v !== null ? canonical(v) : JSON.stringify(v)}`);
-  let body = '{';
-  const parts: Array<[string, unknown]> = [['actionId', e.actionId], ['actorRef', e.actorRef], ['createdAt', createdAt], ['dataDigest', e.dataDigest],
-    ['seq', e.seq], ['tenantId', e.tenantId], ['type', e.type], ['v', 2]];
-  let first = true;
-  for (const [k, v] of parts) {
-    if (v === undefined) continue;
-    body += f(k, v, first ? '' : ',');
-    first = false;
-  }
-  body += '}';
-  return createHash('sha256').update(prevHash).update('|').update(body).digest('hex');
+  // Keys in canonical (sorted) order; every value is a string, a number or null.
+  const body = `{"actionId":${JSON.stringify(e.actionId)},"actorRef":${JSON.stringify(e.actorRef)},"createdAt":${JSON.stringify(createdAt)},"dataDigest":${
+    JSON.stringify(e.dataDigest)},"seq":${JSON.stringify(e.seq)},"tenantId":${JSON.stringify(e.tenantId)},"type":${JSON.stringify(e.type)},"v":2}`;
+  return sha256(`${prevHash}|${body}`);
 }
 
 export const headMessage = (tenantId: string, seq: number, hash: string) => `${tenantId}|${seq}|${hash}`;
