@@ -58,3 +58,16 @@ export function keywordMatcher(lowerWordsLongestFirst: readonly string[]): (text
     return best === -1 ? null : (words[best] as string);
   };
 }
+
+/**
+ * `secret` (any ASCII case) right before a line end, as in `kind: Secret`: whatever keyword
+ * the rules find in it, no separator and no word can follow on that line, so a keyword rule
+ * can return before looking the keyword up (dense Kubernetes manifests hit this per object).
+ */
+export function secretAtLineEnd(text: string, at: number): boolean {
+  const c6 = text.charCodeAt(at + 6);
+  if (c6 !== 10 && c6 !== 13) return false;
+  const w = 'secret';
+  for (let j = 0; j < 6; j++) if ((text.charCodeAt(at + j) | 0x20) !== w.charCodeAt(j)) return false;
+  return true;
+}

@@ -5,7 +5,7 @@
  * literal (not `$VAR`, `config.password`, `getToken()`), and not a placeholder.
  */
 import { allocSlot, PRIORITY, type Detector, type ScanContext } from '../detector.ts';
-import { keywordMatcher } from '../keyword.ts';
+import { keywordMatcher, secretAtLineEnd } from '../keyword.ts';
 import {
   detach, isCodeReference, isPathLike, isPlaceholderValue, isProseWord, isUuid, looksRandom,
 } from '../values.ts';
@@ -271,20 +271,12 @@ function suffixAllowedAt(ctx: ScanContext, kw: string, start: number, end: numbe
   return ok;
 }
 
-/** Whether text[at, at + 6) is `secret` in any ASCII case. */
-function isSecretWord(text: string, at: number): boolean {
-  const w = 'secret';
-  for (let j = 0; j < 6; j++) if ((text.charCodeAt(at + j) | 0x20) !== w.charCodeAt(j)) return false;
-  return true;
-}
-
 function scanAssignment(ctx: ScanContext, at: number): void {
   const text = ctx.text;
   if (at < (ctx.slots[SKIP] as number)) return;
   // `Secret` ending its line (`kind: Secret`): the keyword is `secret` (the only one
   // starting with `s`), no suffix or separator follows, so the tests below return.
-  const c6 = text.charCodeAt(at + 6);
-  if ((c6 === 10 || c6 === 13) && isSecretWord(text, at)) return;
+  if (secretAtLineEnd(text, at)) return;
   const kw = keywordAt(text, at);
   // STRONG is case-insensitive, so the lower-case keyword stands for the text.
   if (kw === null || !keywordBoundaryOk(text, at, kw)) return;

@@ -10,7 +10,7 @@ import {
   charClasses, isDigestLike, isHex, isPathLike, isPlaceholderValue, isUuid, looksRandom,
 } from '../values.ts';
 import { keywordBoundaryOk, separatorFollows } from './assignments.ts';
-import { keywordMatcher } from '../keyword.ts';
+import { keywordMatcher, secretAtLineEnd } from '../keyword.ts';
 
 const KIND = 'generic_high_entropy_secret';
 const WORDS_AFTER = 6;
@@ -109,13 +109,6 @@ function isTrailingPunctuation(c: number): boolean {
   return c === 46 || c === 44 || c === 59 || c === 58 || c === 41 || c === 34 || c === 39;
 }
 
-/** Whether text[at, at + 6) is `secret` in any ASCII case. */
-function isSecretWord(text: string, at: number): boolean {
-  const w = 'secret';
-  for (let j = 0; j < 6; j++) if ((text.charCodeAt(at + j) | 0x20) !== w.charCodeAt(j)) return false;
-  return true;
-}
-
 function scanGeneric(ctx: ScanContext, at: number): void {
   const text = ctx.text;
   const n = text.length;
@@ -124,8 +117,7 @@ function scanGeneric(ctx: ScanContext, at: number): void {
   if ((ctx.slots[FRONTIER] as number) >= n) return;
   // `Secret` ending its line (`kind: Secret` in manifests): `secret` is the only keyword
   // starting with `s`, so the tests below would end at the line-end exit; skip them.
-  const c6 = text.charCodeAt(at + 6);
-  if ((c6 === 10 || c6 === 13) && (ctx.slots[FRONTIER] as number) <= at + 6 && isSecretWord(text, at)) return;
+  if ((ctx.slots[FRONTIER] as number) <= at + 6 && secretAtLineEnd(text, at)) return;
   // `KEY=value` is the assignment rule's: the cheapest decisive test, so it goes first
   // (every test here is pure, their order changes only the cost).
   if (separatorFollows(text, at)) return;
