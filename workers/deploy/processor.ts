@@ -97,10 +97,9 @@ export function createActionProcessor(d: ProcessorDeps) {
       // A read changes nothing, so it need not wait for its "started" step to commit: the two
       // run side by side and the step is committed before the result is recorded (the audit
       // chain keeps started before succeeded). Changes record that they started first.
-      const read = WORKER_READS.has(action.kind as never);
-      const begun = read ? begin() : undefined;
-      begun?.catch(() => undefined); // awaited below
-      if (!read) await begin();
+      const begun = begin();
+      if (WORKER_READS.has(action.kind as never)) begun.catch(() => undefined); // awaited below
+      else await begun;
       try {
         const text = await runAction({ ...d, checkpoint }, action, progress);
         await begun;
