@@ -6,6 +6,7 @@
 import { allocSlot, PRIORITY, regexRule, type Detector, type ScanContext } from '../detector.ts';
 import { contextRule } from '../context-rule.ts';
 import { charClasses, isCodeReference, isPlaceholderValue, looksRandom } from '../values.ts';
+import { isJsSpace, MATCH, matchAuthorization, matchUrlPassword } from './http-matchers.ts';
 
 /** Opaque header credentials must look generated: "Bearer tokens are great" is prose. */
 function credentialShape(v: string): boolean {
@@ -37,6 +38,109 @@ function urlKind(scheme: string): string {
   return 'url_password';
 }
 
+// ---- authorization_header and url_password: hand matchers (http-matchers.ts) -------------
+
+/** Whether text[a, a + len) and text[b, b + len) hold the same chars. */
+function sameChars(text: string, a: number, b: number, len: number): boolean {
+  for (let i = 0; i < len; i++) if (text.charCodeAt(a + i) !== text.charCodeAt(b + i)) return false;
+  return true;
+}
+
+const AUTH_SKIP = allocSlot(-1);
+// The last value judged (start, length; -1: none), whether under `Basic`, and the verdict:
+// accept is pure, and dense text asks about the same value over and over.
+const AUTH_LAST_START = allocSlot(-1);
+const AUTH_LAST_LENGTH = allocSlot(0);
+const AUTH_LAST_BASIC = allocSlot(0);
+const AUTH_LAST_OK = allocSlot(0);
+const SCHEME_BEARER = 1;
+const SCHEME_BASIC = 2;
+
+function scanAuthorization(ctx: ScanContext, at: number): void {
+  const slots = ctx.slots;
+  // As regexRule: a trigger inside the previous match's text cannot start a new secret.
+  if (at < (slots[AUTH_SKIP] as number)) return;
+  const text = ctx.text;
+  if (!matchAuthorization(text, at)) return;
+  const scheme = MATCH[0] as number;
+  const start = MATCH[1] as number;
+  const end = MATCH[2] as number;
+  slots[AUTH_SKIP] = end;
+  const basic = scheme === SCHEME_BASIC ? 1 : 0;
+  const prev = slots[AUTH_LAST_START] as number;
+  let ok: boolean;
+  if (prev !== -1 && slots[AUTH_LAST_BASIC] === basic && slots[AUTH_LAST_LENGTH] === end - start && sameChars(text, prev, start, end - start)) {
+    ok = slots[AUTH_LAST_OK] === 1;
+  } else {
+    const v = text.slice(start, end);
+    ok = basic === 1 ? decodesToUserPass(v) : credentialShape(v);
+    slots[AUTH_LAST_START] = start;
+    slots[AUTH_LAST_LENGTH] = end - start;
+    slots[AUTH_LAST_BASIC] = basic;
+    slots[AUTH_LAST_OK] = ok ? 1 : 0;
+  }
+  if (!ok) return;
+  const kind = scheme === SCHEME_BEARER ? 'bearer_token' : basic === 1 ? 'basic_auth' : 'authorization_header';
+  ctx.emit(start, end, kind, PRIORITY.structured);
+}
+
+const authorizationDetector: Detector = {
+  id: 'authorization_header',
+  kinds: ['authorization_header', 'bearer_token', 'basic_auth'],
+  triggers: ['authorization'],
+  caseSensitive: false,
+  scan: scanAuthorization,
+};
+
+const URL_SKIP = allocSlot(-1);
+const URL_LAST_START = allocSlot(-1);
+const URL_LAST_LENGTH = allocSlot(0);
+const URL_LAST_OK = allocSlot(0);
+// The last scheme named (start, length; -1: none) and its kind, in `urlLastKind`.
+const URL_SCHEME_START = allocSlot(-1);
+const URL_SCHEME_LENGTH = allocSlot(0);
+let urlLastKind = '';
+const SHORT_NUMBER = /^\d{1,5}$/;
+
+function scanUrlPassword(ctx: ScanContext, at: number): void {
+  const slots = ctx.slots;
+  if (at < (slots[URL_SKIP] as number)) return;
+  const text = ctx.text;
+  if (!matchUrlPassword(text, at)) return;
+  const schemeStart = MATCH[0] as number;
+  const start = MATCH[1] as number;
+  const end = MATCH[2] as number;
+  slots[URL_SKIP] = MATCH[3] as number;
+  const prev = slots[URL_LAST_START] as number;
+  let ok: boolean;
+  if (prev !== -1 && slots[URL_LAST_LENGTH] === end - start && sameChars(text, prev, start, end - start)) {
+    ok = slots[URL_LAST_OK] === 1;
+  } else {
+    const v = text.slice(start, end);
+    ok = !isPlaceholderValue(v) && !SHORT_NUMBER.test(v);
+    slots[URL_LAST_START] = start;
+    slots[URL_LAST_LENGTH] = end - start;
+    slots[URL_LAST_OK] = ok ? 1 : 0;
+  }
+  if (!ok) return;
+  const schemeLength = at - schemeStart;
+  const prevScheme = slots[URL_SCHEME_START] as number;
+  if (prevScheme === -1 || slots[URL_SCHEME_LENGTH] !== schemeLength || !sameChars(text, prevScheme, schemeStart, schemeLength)) {
+    urlLastKind = urlKind(text.slice(schemeStart, at));
+    slots[URL_SCHEME_START] = schemeStart;
+    slots[URL_SCHEME_LENGTH] = schemeLength;
+  }
+  ctx.emit(start, end, urlLastKind, PRIORITY.url);
+}
+
+const urlPasswordDetector: Detector = {
+  id: 'url_password',
+  kinds: [...new Set(URL_KIND.map(([, k]) => k)), 'url_password'],
+  triggers: ['://'],
+  caseSensitive: false,
+  scan: scanUrlPassword,
+};
+
 // ---- connection_string_password -------------------------------------------------------
 // Equivalent of the sticky regex (kept for reference; the scan below is a hand-written
 // matcher with the same result, since texts dense with `Password=a;` made the regex, its
@@ -44,13 +148,6 @@ function urlKind(scheme: string): string {
 //   /(?<![A-Za-z0-9_\-.])(?:password|pwd)[ \t]{0,4}=[ \t]{0,4}(?:\{(?<s1>[^}\r\n]{1,256})\}|'(?<s2>[^'\r\n]{1,256})'
 //    |"(?<s3>[^"\r\n]{1,256})"|(?<s4>[^;\s"'{=](?:[^;\r\n"'=]{0,254}[^;\s"'=])?)(?=[ \t]*(?:;|["'\r\n]|$)))/i
 // The secret is s1…s3 (quoted: the match ends one char after it) or s4 (the match ends with it).
-
-/** JS `\s`. */
-function isJsSpace(c: number): boolean {
-  if (c < 128) return c === 32 || (c >= 9 && c <= 13);
-  return c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
-    c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
-}
 
 const isBlankTab = (c: number): boolean => c === 32 || c === 9;
 
@@ -164,19 +261,7 @@ const connectionStringDetector: Detector = {
 };
 
 export const httpDetectors: readonly Detector[] = [
-  regexRule({
-    id: 'authorization_header',
-    kinds: ['authorization_header', 'bearer_token', 'basic_auth'],
-    triggers: ['authorization'],
-    re: /authorization["']?[ \t]{0,4}[:=][ \t]{0,4}["']?(?:(?<scheme>token|bearer|basic|digest|apikey|sso-key|key|bot)[ \t]{1,4}|key[ \t]{0,2}=[ \t]{0,2})?(?<s>[A-Za-z0-9\-._~+/]{8,4096}={0,2})/i,
-    priority: PRIORITY.structured,
-    tail: () => 0,
-    accept: (v, m) => (m.groups?.['scheme']?.toLowerCase() === 'basic' ? decodesToUserPass(v) : credentialShape(v)),
-    kindOf: (m) => {
-      const scheme = m.groups?.['scheme']?.toLowerCase();
-      return scheme === 'bearer' ? 'bearer_token' : scheme === 'basic' ? 'basic_auth' : 'authorization_header';
-    },
-  }),
+  authorizationDetector,
   regexRule({
     id: 'bearer_token',
     kinds: ['bearer_token'],
@@ -207,16 +292,7 @@ export const httpDetectors: readonly Detector[] = [
     priority: PRIORITY.structured,
     accept: (v) => !isPlaceholderValue(v),
   }),
-  regexRule({
-    id: 'url_password',
-    kinds: [...new Set(URL_KIND.map(([, k]) => k)), 'url_password'],
-    triggers: ['://'],
-    re: /(?<=(?<![A-Za-z0-9+.-])(?<scheme>[A-Za-z][A-Za-z0-9+.-]{0,24})):\/\/[^\s:/?#@"'<>[\]]{0,128}:(?<s>[^\s/?#"'<>]{1,256})@(?<h>[A-Za-z0-9.\-_%]{1,255}|\[[0-9a-fA-F:.]{2,64}\])(?=[:/?#\s"'<>),;\]}]|$)/,
-    priority: PRIORITY.url,
-    tail: (m) => (m.groups?.['h'] ?? '').length + 1,
-    accept: (v) => !isPlaceholderValue(v) && !/^\d{1,5}$/.test(v),
-    kindOf: (m) => urlKind(m.groups?.['scheme'] ?? ''),
-  }),
+  urlPasswordDetector,
   contextRule({
     id: 'jdbc_password',
     kinds: ['jdbc_password'],
