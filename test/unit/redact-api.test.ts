@@ -36,6 +36,16 @@ describe('redact() contract', () => {
     );
   });
 
+  it('redacts a mysql password glued to -p that starts with a dash', () => {
+    const { text, findings } = redact('mysql -u root -p-s3cr3tPass db');
+    expect(text).toBe('mysql -u root -p⟦secret:1:mysql_cli_password⟧ db');
+    expect(findings.map((f) => f.value)).toEqual(['-s3cr3tPass']);
+    // A dash after a blank is the next flag (`-p` alone prompts), and a bare dash is no password.
+    expect(redact('mysql -u root -p -h db.internal app').findings).toEqual([]);
+    expect(redact('mysql -u root -p- db').findings).toEqual([]);
+    expect(redact('mysql -u root -p--password db').findings).toEqual([]);
+  });
+
   it('leaves text without secrets byte-identical', () => {
     const input = 'deploy api 1.4.2 to staging, commit 3f9a2b1c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f90 ✅';
     expect(redact(input)).toEqual({ text: input, findings: [] });

@@ -62,6 +62,12 @@ function scanFlag(ctx: ScanContext, at: number): void {
 }
 
 const VALUE = `(?:"(?<s1>[^"\\r\\n]{1,256})"|'(?<s2>[^'\\r\\n]{1,256})'|(?<s3>[^\\s"'\\-][^\\s"']{0,255}))`;
+/**
+ * A value glued to its flag (`mysql -pS3cret`): nothing in between, so a leading `-` is
+ * part of the password (`-p-s3cr3t`), not the next flag as it may be after a blank. A
+ * second dash (`-p--password`, `-p-----END`) reads as noise rather than a password.
+ */
+const GLUED_VALUE = `(?:"(?<s1>[^"\\r\\n]{1,256})"|'(?<s2>[^'\\r\\n]{1,256})'|(?<s3>(?:-(?=[^\\s"'\\-])|[^\\s"'\\-])[^\\s"']{0,255}))`;
 const notPlaceholder = (v: string) => !isPlaceholderValue(v);
 
 export const cliDetectors: readonly Detector[] = [
@@ -73,7 +79,7 @@ export const cliDetectors: readonly Detector[] = [
     lead: /(?<![\w-])(?:mysql(?:dump|admin|import|check|sh|slap)?|mariadb(?:-dump|-admin)?)(?![\w-])/,
     window: 400,
     maxValue: 260,
-    value: new RegExp(`(?<=\\s)-p${VALUE}`),
+    value: new RegExp(`(?<=\\s)-p${GLUED_VALUE}`),
     priority: PRIORITY.context,
     accept: notPlaceholder,
   }),
