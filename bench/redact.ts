@@ -8,6 +8,16 @@
  * median CPU ms per MB and as a multiple of the baseline's time over 1 MB of the corpus.
  * CPU time is printed beside wall time because CI machines are shared. Last, recall and
  * precision per kind on the held-out corpus (test/fixtures/redact/heldout.ts).
+ *
+ * Which figure to trust for the 50 ms contract: `process.cpuUsage` counts every thread of
+ * the process, V8's parallel GC helpers included, so the CPU column overstates what one
+ * message costs its caller when a case allocates (seen: 57 ms CPU for 44 ms wall); the
+ * median wall column moves with other processes' load. The `min wall` column is the
+ * fastest of the 7 timed runs: helper threads add nothing to it and load can only
+ * lengthen a run, so it is the stable estimate of the cost on a quiet core, and
+ * `× base (min)` compares it with the fastest baseline pass measured between the runs.
+ * To see CPU time without GC helper threads, run the bench with them off:
+ * `node --single-threaded-gc --import tsx bench/redact.ts` (the header then says so).
  */
 import { pathToFileURL } from 'node:url';
 import { MAX_REDACT_INPUT, redact } from '../bot/pipeline/redact/index.ts';
@@ -103,21 +113,37 @@ export async function benchRedact(): Promise<void> {
   const oneMb = text.slice(0, MB);
   const warmups = 3;
   const runsPerCase = 7;
-  console.log(`adversarial 1 MB inputs (median of ${runsPerCase} runs after ${warmups} warm-ups; target ≤ ${TARGET_MS} ms per 1 MB message):`);
-  console.log(`  ${'case'.padEnd(30)} ${'cpu ms'.padStart(7)} ${'wall ms'.padStart(8)} ${'× base'.padStart(7)}  ok`);
+  const singleGc = process.execArgv.includes('--single-threaded-gc');
+  console.log(
+    `adversarial 1 MB inputs (median of ${runsPerCase} runs after ${warmups} warm-ups, and the fastest run; target ≤ ${TARGET_MS} ms per 1 MB message)` +
+      (singleGc ? ' [--single-threaded-gc: CPU without GC helper threads]:' : ':'),
+  );
+  console.log(
+    `  ${'case'.padEnd(30)} ${'cpu ms'.padStart(7)} ${'wall ms'.padStart(8)} ${'× base'.padStart(7)}  ok ${'min wall'.padStart(9)} ${'× base (min)'.padStart(13)}`,
+  );
   let worst = 0;
   let worstName = '';
   let over = 0;
+  let worstMin = 0;
+  let worstMinName = '';
   for (const [name, input] of adversarialInputs()) {
     for (let i = 0; i < warmups; i++) redact(input);
     const cpuRuns: number[] = [];
     const wallRuns: number[] = [];
     const baseMs: number[] = [];
+    const baseWall: number[] = [];
     for (let i = 0; i < runsPerCase; i++) {
       const t = time(() => redact(input));
       cpuRuns.push(t.cpuMs);
       wallRuns.push(t.wallMs);
-      baseMs.push(time(() => void oneMb.match(re)).cpuMs);
+      const b = time(() => void oneMb.match(re));
+      baseMs.push(b.cpuMs);
+      baseWall.push(b.wallMs);
+    }
+    const minWall = Math.min(...wallRuns) / (input.length / MB);
+    if (minWall > worstMin) {
+      worstMin = minWall;
+      worstMinName = name;
     }
     const c = median(cpuRuns) / (input.length / MB);
     if (c > worst) {
@@ -126,10 +152,12 @@ export async function benchRedact(): Promise<void> {
     }
     if (c > TARGET_MS) over++;
     console.log(
-      `  ${name.padEnd(30)} ${c.toFixed(1).padStart(7)} ${median(wallRuns).toFixed(1).padStart(8)} ${(median(cpuRuns) / median(baseMs)).toFixed(2).padStart(7)}  ${c <= TARGET_MS ? 'yes' : 'NO'}`,
+      `  ${name.padEnd(30)} ${c.toFixed(1).padStart(7)} ${median(wallRuns).toFixed(1).padStart(8)} ${(median(cpuRuns) / median(baseMs)).toFixed(2).padStart(7)}  ${c <= TARGET_MS ? 'yes' : 'NO '}` +
+        ` ${minWall.toFixed(1).padStart(9)} ${(Math.min(...wallRuns) / Math.min(...baseWall)).toFixed(2).padStart(13)}`,
     );
   }
   console.log(`worst adversarial case: ${worst.toFixed(1)} ms cpu (${worstName}); ${over} of ${adversarialInputs().length} over ${TARGET_MS} ms`);
+  console.log(`worst adversarial case by fastest run: ${worstMin.toFixed(1)} ms wall (${worstMinName})`);
 
   // Held-out corpus: recall and precision per kind (recall by the labelled kind, false
   // alarms by the reported type), on text generated apart from the tuning corpus.
