@@ -53,11 +53,9 @@ function bareRunEnd(text: string, from: number): number {
 const KEY_REACH = 64;
 const MAX_QUOTED = 512;
 
-interface Value {
-  start: number;
-  end: number;
-  quoted: boolean;
-}
+/** Where the last value parsed by `parseValue` starts, and whether it was quoted (no object per value). */
+let valueStart = 0;
+let valueQuoted = false;
 
 /** Index of the closing quote `q` at or after `from` on the same line, or -1. */
 function closeOf(text: string, q: number, from: number, escapes: boolean): number {
@@ -74,26 +72,36 @@ function closeOf(text: string, q: number, from: number, escapes: boolean): numbe
   return -1;
 }
 
-/** Parses the value after a separator: "…" (with escapes), '…', \"…\", `…`, or a bare word. */
-function parseValue(text: string, at: number): Value | null {
+/**
+ * Parses the value after a separator: "…" (with escapes), '…', \"…\", `…`, or a bare word.
+ * Returns where the value ends (-1: none) and sets `valueStart` and `valueQuoted`.
+ */
+function parseValue(text: string, at: number): number {
   const n = text.length;
   const c = text.charCodeAt(at);
   if (c === 34 || c === 39 || c === 96) {
     const close = closeOf(text, c, at + 1, c === 34);
-    return close > at + 1 ? { start: at + 1, end: close, quoted: true } : null;
+    if (close <= at + 1) return -1;
+    valueStart = at + 1;
+    valueQuoted = true;
+    return close;
   }
   if (c === 92 && text.charCodeAt(at + 1) === 34) {
     const close = text.indexOf('\\"', at + 2);
-    if (close <= at + 2 || close - at > MAX_QUOTED || /[\r\n]/.test(text.slice(at + 2, close))) return null;
-    return { start: at + 2, end: close, quoted: true };
+    if (close <= at + 2 || close - at > MAX_QUOTED || /[\r\n]/.test(text.slice(at + 2, close))) return -1;
+    valueStart = at + 2;
+    valueQuoted = true;
+    return close;
   }
   let i = at;
   while (i < n && i - at <= MAX_UNQUOTED && (isValueChar(text.charCodeAt(i)) || ampersandInValue(text, i))) i++;
-  if (i === at || i - at > MAX_UNQUOTED) return null;
+  if (i === at || i - at > MAX_UNQUOTED) return -1;
   const next = text.charCodeAt(i);
   // `getToken(`, `os.environ[`: a call or index expression, not a literal.
-  if (next === 40 || next === 91 || next === 123) return null;
-  return { start: at, end: i, quoted: false };
+  if (next === 40 || next === 91 || next === 123) return -1;
+  valueStart = at;
+  valueQuoted = false;
+  return i;
 }
 
 type KeywordClass = 'password' | 'secret' | 'token' | 'api_key' | 'private_key' | 'credential';
@@ -228,9 +236,10 @@ const isSeparator = (c: number): boolean => c === 58 /* : */ || c === 61 /* = */
  * Cheap look-ahead before the regex: a key (identifier chars), an optional quote,
  * spaces, then a separator. Most keyword hits in chat ("the token expired") stop here.
  */
-export function separatorFollows(text: string, at: number): boolean {
+export function separatorFollows(text: string, at: number, known = 0): boolean {
   const n = Math.min(text.length, at + 48);
-  let i = at;
+  // The first `known` chars are known to be identifier chars (a keyword the caller matched).
+  let i = at + known;
   while (i < n && isIdentChar(text.charCodeAt(i))) i++;
   let c = text.charCodeAt(i);
   if (c === 92) c = text.charCodeAt(++i);
@@ -299,8 +308,8 @@ function scanAssignment(ctx: ScanContext, at: number): void {
   if (after === 61 || after === 62) return; // == or =>, a comparison
   for (let k = 0; k < MAX_ALIGN && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); k++) i++;
   if (hasNonSecretPrefix(identifierPrefix(text, at)) || isArnResource(text, at)) return;
-  const value = parseValue(text, i);
-  if (value === null) {
+  const valueEnd = parseValue(text, i);
+  if (valueEnd === -1) {
     // A bare run too long to be a value: a keyword inside it reaches its own value within
     // KEY_REACH chars, and that value runs to the same end, so it is too long as well
     // unless the keyword sits in the run's last MAX_UNQUOTED + KEY_REACH chars.
@@ -308,10 +317,11 @@ function scanAssignment(ctx: ScanContext, at: number): void {
     if (runEnd - i > MAX_UNQUOTED) ctx.slots[SKIP] = runEnd - MAX_UNQUOTED - KEY_REACH;
     return;
   }
-  ctx.slots[SKIP] = value.end;
-  const start = value.start;
-  let end = value.end;
-  if (!value.quoted) {
+  ctx.slots[SKIP] = valueEnd;
+  const start = valueStart;
+  const quoted = valueQuoted;
+  let end = valueEnd;
+  if (!quoted) {
     while (end > start && (text.charCodeAt(end - 1) === 46 || text.charCodeAt(end - 1) === 58)) end--;
     // acceptLiteral rejects these lengths first; checking here saves the prose test.
     if (end - start < 4 || end - start > 512) return;
@@ -320,7 +330,7 @@ function scanAssignment(ctx: ScanContext, at: number): void {
   }
   const v = text.slice(start, end);
   const cls = keywordClass(kw);
-  if (!acceptLiteral(cls, kw, v, value.quoted)) return;
+  if (!acceptLiteral(cls, kw, v, quoted)) return;
   ctx.emit(start, end, cls, PRIORITY.assignment);
 }
 

@@ -120,7 +120,8 @@ function scanGeneric(ctx: ScanContext, at: number): void {
   if ((ctx.slots[FRONTIER] as number) <= at + 6 && secretAtLineEnd(text, at)) return;
   // `KEY=value` is the assignment rule's: the cheapest decisive test, so it goes first
   // (every test here is pure, their order changes only the cost).
-  if (separatorFollows(text, at)) return;
+  // Every keyword starts with three letters (a trigger starts here), so those are not read again.
+  if (separatorFollows(text, at, 3)) return;
   const kw = keywordAt(text, at);
   if (kw === null) return;
   let i = at + kw.length;

@@ -155,16 +155,6 @@ function isConnLeadWordChar(c: number): boolean {
   return (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 95 || c === 45 || c === 46;
 }
 
-/** Lower-cased `word` starts at `at` of `text` (ASCII case-insensitively). */
-function wordAt(text: string, at: number, word: string): boolean {
-  if (at + word.length > text.length) return false;
-  for (let j = 0; j < word.length; j++) {
-    const c = text.charCodeAt(at + j);
-    if ((c >= 65 && c <= 90 ? c | 0x20 : c) !== word.charCodeAt(j)) return false;
-  }
-  return true;
-}
-
 /** Lookahead `(?=[ \t]*(?:;|["'\r\n]|$))` at `q`. */
 function connTerminatorAt(text: string, q: number): boolean {
   const n = text.length;
@@ -191,9 +181,32 @@ const CONN_PREV_PAIR = /[A-Za-z][A-Za-z ]{0,30}=[^;\r\n]{0,256};[ \t]*$/;
 const CONN_KIND = 'connection_string_password';
 const CONN_SKIP = allocSlot(-1);
 
-function connAccept(v: string, bare: boolean, matchStart: number, matchEnd: number, text: string): boolean {
-  if (isPlaceholderValue(v) || (bare && isCodeReference(v))) return false;
-  // Connection-string shape: another `Name=value;` pair right before or right after.
+// The last value judged on its own (start, length; -1: none), whether bare, and whether
+// it was refused (placeholder or code reference): pure in the value, which repeats in dense text.
+const CONN_LAST_START = allocSlot(-1);
+const CONN_LAST_LENGTH = allocSlot(0);
+const CONN_LAST_BARE = allocSlot(0);
+const CONN_LAST_REFUSED = allocSlot(0);
+
+function connValueRefused(ctx: ScanContext, start: number, end: number, bare: boolean): boolean {
+  const text = ctx.text;
+  const slots = ctx.slots;
+  const prev = slots[CONN_LAST_START] as number;
+  const b = bare ? 1 : 0;
+  if (prev !== -1 && slots[CONN_LAST_BARE] === b && slots[CONN_LAST_LENGTH] === end - start && sameChars(text, prev, start, end - start)) {
+    return slots[CONN_LAST_REFUSED] === 1;
+  }
+  const v = text.slice(start, end);
+  const refused = isPlaceholderValue(v) || (bare && isCodeReference(v));
+  slots[CONN_LAST_START] = start;
+  slots[CONN_LAST_LENGTH] = end - start;
+  slots[CONN_LAST_BARE] = b;
+  slots[CONN_LAST_REFUSED] = refused ? 1 : 0;
+  return refused;
+}
+
+/** Connection-string shape: another `Name=value;` pair right before or right after the match. */
+function connShape(matchStart: number, matchEnd: number, text: string): boolean {
   if (CONN_NEXT_PAIR.test(text.slice(matchEnd, matchEnd + 40))) return true;
   return CONN_PREV_PAIR.test(text.slice(Math.max(0, matchStart - 300), matchStart));
 }
@@ -204,10 +217,9 @@ function scanConnectionString(ctx: ScanContext, at: number): void {
   const text = ctx.text;
   const n = text.length;
   if (at > 0 && isConnLeadWordChar(text.charCodeAt(at - 1))) return;
-  let i: number;
-  if (wordAt(text, at, 'password')) i = at + 8;
-  else if (wordAt(text, at, 'pwd')) i = at + 3;
-  else return;
+  // The scan runs only where a trigger starts, `password` or `pwd` in any case (the
+  // detector contract): the second char tells which, so the word is not read again.
+  let i = (text.charCodeAt(at + 1) | 0x20) === 97 ? at + 8 : at + 3;
   for (let k = 0; k < 4 && i < n && isBlankTab(text.charCodeAt(i)); k++) i++;
   if (i >= n || text.charCodeAt(i) !== 61) return;
   i++;
@@ -247,8 +259,7 @@ function scanConnectionString(ctx: ScanContext, at: number): void {
     bare = true;
   }
   ctx.slots[CONN_SKIP] = matchEnd;
-  const v = text.slice(start, end);
-  if (!connAccept(v, bare, at, matchEnd, text)) return;
+  if (connValueRefused(ctx, start, end, bare) || !connShape(at, matchEnd, text)) return;
   ctx.emit(start, end, CONN_KIND, PRIORITY.url);
 }
 
