@@ -146,6 +146,18 @@ export function hasNonSecretPrefix(prefix: string): boolean {
   return NOT_SECRET_PREFIX.test(words);
 }
 
+/**
+ * (first char, length) of every suffix `suffixAllowedUncached` can accept once `_-.` are
+ * dropped and case folded: ALLOWED_SUFFIX, one or two digits, `id`. A suffix of another
+ * shape is refused without slicing it or comparing it with the last one judged.
+ */
+const SUFFIX_SHAPE = new Uint8Array(128 * 33);
+for (const w of [...ALLOWED_SUFFIX, 'id', '0', '00']) {
+  if (w === '') continue;
+  const firsts = /^\d/.test(w) ? '0123456789' : (w[0] as string);
+  for (const f of firsts) SUFFIX_SHAPE[f.charCodeAt(0) * 33 + w.length] = 1;
+}
+
 const suffixCache = new Map<string, Map<string, boolean>>();
 
 /** Whether `kw` + `suffix` still names a secret (`password_hash`, `secret2`, not `authorization`). Memoized: keys repeat. */
@@ -291,7 +303,17 @@ function scanAssignment(ctx: ScanContext, at: number): void {
   if (kw === null || !keywordBoundaryOk(text, at, kw)) return;
   let i = at + kw.length;
   const suffixStart = i;
-  while (i < text.length && i - suffixStart < 32 && isIdentChar(text.charCodeAt(i))) i++;
+  // The suffix's first char (case folded) and length without `_-.`, for SUFFIX_SHAPE.
+  let first = 0;
+  let folded = 0;
+  while (i < text.length && i - suffixStart < 32) {
+    const d = text.charCodeAt(i);
+    if (!isIdentChar(d)) break;
+    if (d !== 95 && d !== 45 && d !== 46) {
+      if (folded++ === 0) first = d | 0x20;
+    }
+    i++;
+  }
   const suffixEnd = i;
   // Separator first: it rejects prose ("the token expired") with char tests alone.
   if (text.charCodeAt(i) === 92) i++;
@@ -303,6 +325,7 @@ function scanAssignment(ctx: ScanContext, at: number): void {
   else if (c === 61 && text.charCodeAt(i + 1) === 62) i += 2; // =>
   else if (c === 58 || c === 61 || c === 0xff1a || c === 0xff1d) i += 1;
   else return;
+  if (folded > 0 && SUFFIX_SHAPE[first * 33 + folded] === 0) return;
   if (!suffixAllowedAt(ctx, kw, suffixStart, suffixEnd)) return;
   const after = text.charCodeAt(i);
   if (after === 61 || after === 62) return; // == or =>, a comparison
