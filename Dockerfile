@@ -6,11 +6,24 @@
 #
 # Non-root (uid 1000, the image's `node` user), and read-only-root-filesystem friendly:
 # everything Hoist writes goes to $HOIST_DATA_DIR (/data, a volume) and tsx's compile cache
-# to /tmp (a tmpfs). Not built in CI: this machine cannot pull base images.
+# to /tmp (a tmpfs). Not built in CI (it cannot pull base images); scripts/verify-image.sh
+# builds it here on a local stand-in for the base and checks bot, workers, proxy and console.
 FROM node:20-bookworm-slim AS deps
+# Build-time only, seen by this stage alone (the final stage starts again from the base, so
+# neither reaches the image): an npm registry mirror, and extra CA certificates (PEM text)
+# for a TLS-inspecting proxy on the way to it. Both unset by default; scripts/verify-image.sh
+# passes this machine's.
+ARG NPM_CONFIG_REGISTRY
+ARG BUILD_EXTRA_CA_PEM
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+RUN set -e; \
+    if [ -n "${BUILD_EXTRA_CA_PEM:-}" ]; then \
+      printf '%s\n' "$BUILD_EXTRA_CA_PEM" > /tmp/build-ca.pem; export NODE_EXTRA_CA_CERTS=/tmp/build-ca.pem; \
+    fi; \
+    npm ci --omit=dev --ignore-scripts; \
+    npm cache clean --force; \
+    rm -f /tmp/build-ca.pem
 
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production \
@@ -24,6 +37,8 @@ COPY bin ./bin
 COPY bot ./bot
 COPY workers ./workers
 COPY db ./db
+# Console mode (`hoist start` without chat tokens, `hoist console`) imports the demo image builder.
+COPY scripts/demo-image.ts scripts/tar.ts ./scripts/
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME ["/data"]
