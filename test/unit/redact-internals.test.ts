@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { keywordAt, keywordMatcher } from '../../bot/pipeline/redact/keyword.ts';
+import { keywordAt, keywordFinder, keywordMatcher } from '../../bot/pipeline/redact/keyword.ts';
+import { buildTriggerIndex, scanTriggers } from '../../bot/pipeline/redact/trigger-index.ts';
+import { freshSlots, type ScanContext } from '../../bot/pipeline/redact/detector.ts';
 import { occurrences } from '../../bot/pipeline/redact/propagate.ts';
 import { notFollowedBy, simpleTokenMatcher } from '../../bot/pipeline/redact/detector.ts';
 import { awsKeyIdEnd, findAwsSecretValues } from '../../bot/pipeline/redact/detectors/cloud.ts';
@@ -32,6 +34,34 @@ describe('redaction internals', () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it('keywordFinder reads off the trigger walk what keywordMatcher reads in the text', () => {
+    // Triggers of two detectors (one of them shorter than some words), as the engine has them.
+    const find = keywordFinder(WORDS);
+    const match = keywordMatcher(WORDS);
+    let calls = 0;
+    const check = (ctx: ScanContext, at: number): void => {
+      calls++;
+      expect(find(ctx, at)).toBe(match(ctx.text, at));
+    };
+    const index = buildTriggerIndex([
+      { id: 'a', kinds: [], triggers: [...WORDS, 'pa', 'ke'], caseSensitive: false, scan: check },
+      { id: 'b', kinds: [], triggers: ['PAss', 'toKEN'], caseSensitive: true, scan: check },
+    ]);
+    const dense = fc
+      .array(fc.oneof(fc.constantFrom(...WORDS, 'PASSWORDS', 'Token', 'pa', 'KEy', 'paSSw', 'private-'), text), { maxLength: 8 })
+      .map((parts) => parts.join(''));
+    fc.assert(
+      fc.property(dense, (t) => {
+        scanTriggers(index, { text: t, memo: new Map(), slots: freshSlots(), emit() {} }, null);
+        // Outside a walk (a scan called directly) the matcher answers.
+        const ctx: ScanContext = { text: t, memo: new Map(), slots: freshSlots(), emit() {} };
+        for (let at = 0; at < t.length; at++) expect(find(ctx, at)).toBe(match(t, at));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(calls).toBeGreaterThan(2000);
   });
 
   it('occurrences (Wu–Manber) finds what a left-to-right scan finds', () => {

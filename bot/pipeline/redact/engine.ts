@@ -229,7 +229,18 @@ export function render(input: string, detection: Detection, withFindings: boolea
     let value: string;
     let entry: { n: number; kind: string; placeholder: string } | undefined;
     let key = '';
-    if (prevEntry !== undefined && s.end - s.start === prevValue.length && sameRange(input, prevStart, s.start, prevValue.length)) {
+    const known = s.value;
+    if (known !== undefined) {
+      // A propagated occurrence carries its value (checked char by char when found).
+      if (prevEntry !== undefined && known === prevValue) {
+        value = prevValue;
+        entry = prevEntry;
+      } else {
+        value = known;
+        key = strip ? value.replace(INVISIBLE_G, '') : value;
+        entry = numbers.get(key);
+      }
+    } else if (prevEntry !== undefined && s.end - s.start === prevValue.length && sameRange(input, prevStart, s.start, prevValue.length)) {
       value = prevValue;
       entry = prevEntry;
     } else {

@@ -1,3 +1,6 @@
+import type { ScanContext } from './detector.ts';
+import { LAST_WALK, wordsByNode, type Trie } from './trigger-index.ts';
+
 /** ASCII case-insensitive keyword lookup without allocating: hot path for prose keywords. */
 export function keywordAt(text: string, at: number, lowerWordsLongestFirst: readonly string[]): string | null {
   outer: for (const w of lowerWordsLongestFirst) {
@@ -56,6 +59,30 @@ export function keywordMatcher(lowerWordsLongestFirst: readonly string[]): (text
       if (w !== -1) best = w;
     }
     return best === -1 ? null : (words[best] as string);
+  };
+}
+
+/**
+ * `keywordMatcher` for a detector's scan: at the position the trigger walk just came
+ * from (`LAST_WALK`), the word is read off the walk's node, the chars are not read again;
+ * anywhere else (a scan called directly, or words that are not all trigger paths) the
+ * matcher serves. Same answers either way (see `wordsByNode`).
+ */
+export function keywordFinder(lowerWordsLongestFirst: readonly string[]): (ctx: ScanContext, at: number) => string | null {
+  const words = lowerWordsLongestFirst;
+  const match = keywordMatcher(words);
+  let forTrie: Trie | null = null;
+  let byNode: Int16Array | null = null;
+  return (ctx, at) => {
+    const walk = LAST_WALK;
+    if (walk.ctx !== ctx || walk.at !== at) return match(ctx.text, at);
+    if (walk.trie !== forTrie) {
+      forTrie = walk.trie;
+      byNode = forTrie === null ? null : wordsByNode(forTrie, words);
+    }
+    if (byNode === null) return match(ctx.text, at);
+    const w = byNode[walk.node] as number;
+    return w === -1 ? null : (words[w] as string);
   };
 }
 

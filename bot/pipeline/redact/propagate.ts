@@ -135,7 +135,7 @@ export function propagate(text: string, spans: Span[]): Span[] {
     const end = start + v.length;
     guarded ??= placeholderSpans(text);
     if (guarded.length > 0 && overlapsAny(guarded, start, end)) return;
-    (extra ??= []).push({ start, end, kind: values.get(v) as string, priority: 0 });
+    (extra ??= []).push({ start, end, kind: values.get(v) as string, priority: 0, value: v });
   });
   if (extra === null) return spans;
   return merge([...spans.map((s) => ({ ...s, priority: s.priority ?? 1 })), ...(extra as Candidate[])]);

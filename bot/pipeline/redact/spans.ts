@@ -9,6 +9,8 @@ export interface Span {
   kind: string;
   /** Priority of the detector that named the span (propagated occurrences of a value: 0). */
   priority?: number;
+  /** The span's chars, when already at hand (a propagated occurrence): render need not read them. */
+  value?: string;
 }
 
 export interface Candidate extends Span {

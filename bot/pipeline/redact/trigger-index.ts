@@ -39,7 +39,7 @@ export interface TriggerIndex {
  * `entry[node]` the entry ending there (-1: none). One walk finds every trigger starting
  * at a position, one char comparison per char, instead of one comparison per trigger.
  */
-interface Trie {
+export interface Trie {
   readonly child: Uint16Array;
   readonly entry: Int32Array;
   readonly parent: Int32Array;
@@ -166,6 +166,43 @@ function matchesAt(text: string, i: number, e: Entry): boolean {
   return true;
 }
 
+/**
+ * The last walk of the case-insensitive trie by `dispatchAt`: in the scan of `ctx`, from
+ * position `at`, the deepest node of `trie` the text reached (0: none). The chars from
+ * `at` spell that node's path (ASCII case folded) and the next char leaves the trie, so a
+ * detector running at `at` can read a keyword off the node (see `wordsByNode`) instead
+ * of reading the chars again. Reset when a scan ends (no text outlives it).
+ */
+export const LAST_WALK: { ctx: ScanContext | null; at: number; node: number; trie: Trie | null } = { ctx: null, at: -1, node: 0, trie: null };
+
+/**
+ * For lower-case ASCII words: per node of `trie`, the index in `words` of the longest word
+ * spelling a prefix of the node's path (-1: none). Null unless every word is a path of the
+ * trie: then a word starts at a position iff it is a prefix of the path the walk from
+ * there reached, so the longest word there is the node's entry in this table.
+ */
+export function wordsByNode(trie: Trie, words: readonly string[]): Int16Array | null {
+  const count = trie.entry.length;
+  const mark = new Int16Array(count).fill(-1);
+  for (let w = 0; w < words.length; w++) {
+    const word = words[w] as string;
+    let node = 0;
+    for (let j = 0; j < word.length && node !== -1; j++) {
+      const c = word.charCodeAt(j);
+      node = c < 128 ? (trie.child[(node << 7) | c] as number) || -1 : -1;
+    }
+    if (node <= 0) return null;
+    const old = mark[node] as number;
+    if (old === -1 || (words[old] as string).length < word.length) mark[node] = w;
+  }
+  // A node is created after its parent, so parents come first.
+  const best = new Int16Array(count).fill(-1);
+  for (let node = 1; node < count; node++) {
+    best[node] = (mark[node] as number) !== -1 ? (mark[node] as number) : (best[trie.parent[node] as number] as number);
+  }
+  return best;
+}
+
 const NO_SKIP = new Int32Array(0);
 const NO_IDS: readonly number[] = [];
 // Entries matched at one position: at most one per trigger length per trie.
@@ -198,6 +235,7 @@ function dispatchAt(index: TriggerIndex, ctx: ScanContext, i: number, slot: numb
   let ciLast = 0;
   let csLast = 0;
   let node = index.bucketCiNode[slot - 1] as number;
+  let ciDeep = node;
   if (node !== 0) {
     const { child, entry } = index.ci;
     if ((entry[node] as number) !== -1) ciLast = node;
@@ -206,9 +244,15 @@ function dispatchAt(index: TriggerIndex, ctx: ScanContext, i: number, slot: numb
       if (ch >= 128) break;
       node = child[(node << 7) | (LOWER[ch] as number)] as number;
       if (node === 0) break;
+      ciDeep = node;
       if ((entry[node] as number) !== -1) ciLast = node;
     }
   }
+  const walk = LAST_WALK;
+  walk.ctx = ctx;
+  walk.at = i;
+  walk.node = ciDeep;
+  walk.trie = index.ci;
   node = index.bucketCsNode[slot - 1] as number;
   if (node !== 0) {
     const { child, entry } = index.cs;
@@ -286,10 +330,14 @@ export function scanTriggers(
       if (slot === 0) continue;
       const c = i + 2 < n ? text.charCodeAt(i + 2) : 0;
       if (c > 255 || third[((slot - 1) << 8) | c] === 0) continue;
-      if (dispatchAt(index, ctx, i, slot, lastAt, stop)) return;
+      if (dispatchAt(index, ctx, i, slot, lastAt, stop)) {
+        LAST_WALK.ctx = null;
+        return;
+      }
     }
     if (k < skip.length) from = skip[k + 1] as number;
   }
+  LAST_WALK.ctx = null;
 }
 
 /**

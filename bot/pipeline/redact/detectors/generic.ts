@@ -10,13 +10,13 @@ import {
   charClasses, isDigestLike, isHex, isPathLike, isPlaceholderValue, isUuid, looksRandom,
 } from '../values.ts';
 import { keywordBoundaryOk, separatorFollows } from './assignments.ts';
-import { keywordMatcher, secretAtLineEnd } from '../keyword.ts';
+import { keywordFinder, secretAtLineEnd } from '../keyword.ts';
 
 const KIND = 'generic_high_entropy_secret';
 const WORDS_AFTER = 6;
 const MIN_LEN = 20;
 const KEYWORDS = ['credential', 'password', 'passwd', 'secret', 'token', 'auth', 'key', 'pwd'];
-const keywordAt = keywordMatcher(KEYWORDS);
+const keywordAt = keywordFinder(KEYWORDS);
 const DIGEST_LABEL = /^["'(]?(?:sha\d{0,3}|md5|blake2[bs]?|xxh\d*|crc32c?)[:-]/i;
 /** `1234.dkr.ecr.eu-west-1.amazonaws.com`: dotted lower-case labels ending in a word. */
 const HOSTNAME = /^(?:[a-z0-9](?:[a-z0-9-]{0,62})\.){2,}[a-z]{2,24}$/;
@@ -120,10 +120,10 @@ function scanGeneric(ctx: ScanContext, at: number): void {
   if ((ctx.slots[FRONTIER] as number) <= at + 6 && secretAtLineEnd(text, at)) return;
   // `KEY=value` is the assignment rule's: the cheapest decisive test, so it goes first
   // (every test here is pure, their order changes only the cost).
-  // Every keyword starts with three letters (a trigger starts here), so those are not read again.
-  if (separatorFollows(text, at, 3)) return;
-  const kw = keywordAt(text, at);
-  if (kw === null) return;
+  // The keyword is read off the trigger walk (no chars read) and is all letters, so the
+  // separator test starts after it. No keyword: nothing to do, whatever follows.
+  const kw = keywordAt(ctx, at);
+  if (kw === null || separatorFollows(text, at, kw.length)) return;
   let i = at + kw.length;
   if (text.charCodeAt(i) === 115 || text.charCodeAt(i) === 83) i++;
   const next = text.charCodeAt(i);
