@@ -40,6 +40,8 @@ export const ConfigSchema = z.object({
   }),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOIST_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  /** Read-only jobs (status, logs) at a time per workers process, in their own lane beside the changes. */
+  HOIST_READ_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(16),
   /**
    * Extra deploy targets besides the default engine, comma-separated: `swarm` (the same engine
    * as a Swarm manager), `<env>=swarm`, or named engines `<name>=<docker host>` such as

@@ -219,9 +219,11 @@ export async function startBot(o: BotOptions) {
 
   // Queue depth for /metrics, read every few seconds (not on the scrape: a down Redis must not stall it).
   const depth = http ? setInterval(() => {
-    queue.queue.getJobCounts('waiting', 'active', 'delayed', 'failed').then((c) => {
-      for (const [state, n] of Object.entries(c)) metrics.queueDepth.set({ queue: QUEUES.actions, state }, n);
-    }, () => undefined);
+    for (const q of [queue.queue, queue.reads]) {
+      q.getJobCounts('waiting', 'active', 'delayed', 'failed').then((c) => {
+        for (const [state, n] of Object.entries(c)) metrics.queueDepth.set({ queue: q.name, state }, n);
+      }, () => undefined);
+    }
   }, 5_000) : undefined;
   depth?.unref();
 

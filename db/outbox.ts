@@ -17,6 +17,8 @@ export interface OutboxRow {
   id: number;
   tenantId: string;
   actionId: string;
+  /** The action's kind: it picks the queue (workers/contract queueForKind). */
+  kind: string;
   attempts: number;
 }
 
@@ -48,7 +50,9 @@ export class OutboxRepo {
    */
   async relayBatch(limit: number, publish: (row: OutboxRow) => Promise<void>, hooks: { afterPublish?: () => Promise<void> } = {}): Promise<{ published: number; failed: number }> {
     return this.db.transaction(async (tx) => {
-      const rows = await tx.select({ id: outbox.id, tenantId: outbox.tenantId, actionId: outbox.actionId, attempts: outbox.attempts })
+      // The kind by a subquery, not a join: FOR UPDATE then locks only the outbox rows.
+      const rows = await tx.select({ id: outbox.id, tenantId: outbox.tenantId, actionId: outbox.actionId, attempts: outbox.attempts,
+        kind: sql<string>`coalesce((select a.kind from ${actions} a where a.id = ${outbox.actionId}), 'deploy')` })
         .from(outbox)
         .where(and(isNull(outbox.publishedAt), sql`${outbox.availableAt} <= now()`))
         .orderBy(outbox.id)

@@ -126,9 +126,11 @@ export async function startWorkers(o: WorkerOptions) {
     keepDeployments: o.config.HOIST_KEEP_DEPLOYMENTS,
     allowedRegistries: o.config.HOIST_ALLOWED_REGISTRIES,
   });
-  const worker = createWorker(QUEUES.actions, { redisUrl: o.services.redisUrl, prefix: o.prefix },
-    async (job: Job<ActionJob>, token?: string) => processAction(job, token), o.config.HOIST_WORKER_CONCURRENCY, o.workerTiming);
-  worker.on('failed', (job, err) => o.logger.warn({ job: job?.id, err: err.message }, 'job.failed'));
+  const handle = async (job: Job<ActionJob>, token?: string) => processAction(job, token);
+  const worker = createWorker(QUEUES.actions, { redisUrl: o.services.redisUrl, prefix: o.prefix }, handle, o.config.HOIST_WORKER_CONCURRENCY, o.workerTiming);
+  // Reads have a lane of their own: a `status` never waits behind rollouts holding every change slot.
+  const readsWorker = createWorker(QUEUES.reads, { redisUrl: o.services.redisUrl, prefix: o.prefix }, handle, o.config.HOIST_READ_CONCURRENCY, o.workerTiming);
+  for (const w of [worker, readsWorker]) w.on('failed', (job, err) => o.logger.warn({ job: job?.id, err: err.message }, 'job.failed'));
   const reconciler = o.reconcile === false ? undefined
     : startReconciler({
       deploys, results, logger: o.logger,
@@ -153,7 +155,11 @@ export async function startWorkers(o: WorkerOptions) {
     state: (id: string) => q.getJobState(id) as Promise<string>,
     retry: async (id: string) => { await (await q.getJob(id))?.retry('failed'); },
   });
-  const jobs = { ...lookup(producer.queue), publish: (actionId: string, tenantId: string) => producer.enqueue(actionId, tenantId) };
+  const jobs = {
+    state: (id: string, kind: string) => lookup(producer.of(kind)).state(id),
+    retry: (id: string, kind: string) => lookup(producer.of(kind)).retry(id),
+    publish: (actionId: string, tenantId: string, kind: string) => producer.enqueue(actionId, tenantId, kind),
+  };
   const resultsConnection = redisConnection(o.services.redisUrl, true);
   resultsConnection.on('error', () => undefined); // the reconciler logs its failed pass
   const resultsQueue = new Queue(QUEUES.results, { connection: resultsConnection, prefix: o.prefix });
@@ -166,9 +172,11 @@ export async function startWorkers(o: WorkerOptions) {
   // Outbox backlog and queue depth for /metrics, read every few seconds (never on the scrape itself).
   const gauges = setInterval(() => {
     outboxRepo.pending().then((n) => metrics.outboxPending.set(n), () => undefined);
-    producer.queue.getJobCounts('waiting', 'active', 'delayed', 'failed').then((c) => {
-      for (const [state, n] of Object.entries(c)) metrics.queueDepth.set({ queue: QUEUES.actions, state }, n);
-    }, () => undefined);
+    for (const q of [producer.queue, producer.reads]) {
+      q.getJobCounts('waiting', 'active', 'delayed', 'failed').then((c) => {
+        for (const [state, n] of Object.entries(c)) metrics.queueDepth.set({ queue: q.name, state }, n);
+      }, () => undefined);
+    }
   }, 5_000);
   gauges.unref();
   const retention = o.retention === false ? undefined : await startRetentionScheduler({
@@ -179,6 +187,7 @@ export async function startWorkers(o: WorkerOptions) {
     deployer,
     proxy,
     worker,
+    readsWorker,
     reconciler,
     outbox: { repo: outboxRepo, relay, reconciler: outboxReconciler, queue: producer.queue },
     /** Readiness: `docker` alone is added to the bot's checks in `hoist start`; `hoist workers` serves all three. */
@@ -199,7 +208,7 @@ export async function startWorkers(o: WorkerOptions) {
       await reconciler?.stop();
       let timer: NodeJS.Timeout | undefined;
       const drained = await Promise.race([
-        worker.close().then(() => true),
+        Promise.all([worker.close(), readsWorker.close()]).then(() => true),
         new Promise<boolean>((r) => { timer = setTimeout(() => r(false), graceMs); }),
       ]);
       clearTimeout(timer);

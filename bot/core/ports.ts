@@ -1,9 +1,10 @@
 /**
  * Ports the pipeline depends on. Implementations are built in main.ts and passed in.
- * ActionQueue: enqueue by action id (job id = action id, duplicates are no-ops).
+ * ActionQueue: enqueue by action id (job id = action id, duplicates are no-ops); the kind picks
+ * the lane (workers/contract/jobs.ts queueForKind: reads apart from changes).
  */
 export interface ActionQueue {
-  enqueue(actionId: string, tenantId: string): Promise<void>;
+  enqueue(actionId: string, tenantId: string, kind: string): Promise<void>;
   close(): Promise<void>;
 }
 

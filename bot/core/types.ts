@@ -92,7 +92,7 @@ export interface ParsedIntent {
 }
 
 /** An action row that won its approval: the only thing enqueue accepts. */
-export type ApprovedAction = { readonly id: string; readonly tenantId: string } & { readonly __brand: 'ApprovedAction' };
+export type ApprovedAction = { readonly id: string; readonly tenantId: string; readonly kind: string } & { readonly __brand: 'ApprovedAction' };
 
 export interface Clock {
   now(): Date;

@@ -6,7 +6,7 @@
 import { Queue, Worker, type Job, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
-  ACTION_JOB_OPTIONS, ActionJobSchema, QUEUES, RESULT_JOB_OPTIONS, ResultEventSchema,
+  ACTION_JOB_OPTIONS, ActionJobSchema, queueForKind, QUEUES, RESULT_JOB_OPTIONS, ResultEventSchema,
   type ActionJob, type ResultEvent,
 } from '../../workers/contract/index.ts';
 import type { ActionQueue } from '../core/ports.ts';
@@ -25,17 +25,22 @@ export function redisConnection(url: string, producer: boolean): Redis {
   });
 }
 
-export function createActionQueue(o: QueueOptions): ActionQueue & { queue: Queue } {
+/** Both action lanes (changes and reads) over one producer connection. */
+export function createActionQueue(o: QueueOptions): ActionQueue & { queue: Queue; reads: Queue; of(kind: string): Queue } {
   const connection = redisConnection(o.redisUrl, true);
   const queue = new Queue<ActionJob>(QUEUES.actions, { connection, prefix: o.prefix });
+  const reads = new Queue<ActionJob>(QUEUES.reads, { connection, prefix: o.prefix });
+  const of = (kind: string) => (queueForKind(kind) === QUEUES.reads ? reads : queue);
   return {
     queue,
-    async enqueue(actionId, tenantId) {
+    reads,
+    of,
+    async enqueue(actionId, tenantId, kind) {
       const data = ActionJobSchema.parse({ actionId, tenantId });
-      await queue.add('action', data, { ...ACTION_JOB_OPTIONS, jobId: actionId });
+      await of(kind).add('action', data, { ...ACTION_JOB_OPTIONS, jobId: actionId });
     },
     async close() {
-      await queue.close();
+      await Promise.all([queue.close(), reads.close()]);
       connection.disconnect();
     },
   };

@@ -6,7 +6,7 @@
 import type { Role } from '../../workers/contract/index.ts';
 import { MUTATING, WORKER_READS } from '../../workers/contract/index.ts';
 import type { Sealer } from '../../db/crypto.ts';
-import type { Store } from '../../db/repo.ts';
+import type { ActionRow, Store } from '../../db/repo.ts';
 import { HoistError, isHoistError, userMessageFor } from '../core/errors.ts';
 import type { ActionQueue, AuditLog, PrivacyPort } from '../core/ports.ts';
 import type { ChatAdapter, Clock, ConversationRef, Decision, InboundMessage, Logger, Platform } from '../core/types.ts';
@@ -162,7 +162,7 @@ export class Pipeline {
           id: newActionId(), tenantId: msg.tenantId, kind: intent.action, app: intent.app ?? null, params: { intent },
           requestedBy: msg.userId, status: 'approved', conversation: conv, expiresAt: clock.now(), decidedBy: msg.userId, decidedAt: clock.now(),
         });
-        await this.enqueueApproved(row.id, row.tenantId, row.status);
+        await this.enqueueApproved(row);
         return;
       }
       if (!MUTATING.has(intent.action)) throw new HoistError('internal', `no handler for ${intent.action}`);
@@ -225,10 +225,11 @@ export class Pipeline {
    * Fast path only: the approval already wrote the outbox row, so a down Redis (the producer
    * fails at once, enableOfflineQueue=false) just leaves the job to the relay.
    */
-  private async enqueueApproved(id: string, tenantId: string, status: string): Promise<void> {
+  private async enqueueApproved(row: Pick<ActionRow, 'id' | 'tenantId' | 'status' | 'kind'>): Promise<void> {
+    const { id, tenantId } = row;
     this.d.onEnqueued?.(id);
     try {
-      await enqueue(this.d.queue, asApproved({ id, tenantId, status }));
+      await enqueue(this.d.queue, asApproved(row));
     } catch (e) {
       this.d.logger.warn({ action: id, err: e instanceof Error ? e.message : String(e) }, 'enqueue.deferred_to_outbox');
       return;
@@ -277,7 +278,7 @@ export class Pipeline {
       await Promise.all([
         this.showOutcome(conv, d, card, `Approved by ${d.userId}; running now.`)
           .catch((err: unknown) => this.d.logger.warn({ err: String(err), action: action.id }, 'card.update_failed')),
-        this.enqueueApproved(won.id, won.tenantId, won.status),
+        this.enqueueApproved(won),
       ]);
     } catch (e) {
       this.d.logger.error({ err: isHoistError(e) ? e.code : String(e), action: d.actionId }, 'decision.failed');

@@ -4,8 +4,18 @@
  * duplicate enqueue is a no-op in BullMQ.
  */
 import { z } from 'zod';
+import { WORKER_READS, type IntentAction } from './intent.ts';
 
-export const QUEUES = { actions: 'hoist-actions', results: 'hoist-results' } as const;
+/**
+ * Two lanes for actions: changes (`hoist-actions`, HOIST_WORKER_CONCURRENCY at a time, one
+ * rollout per app) and reads (`hoist-reads`: status, logs — HOIST_READ_CONCURRENCY), so a
+ * `status` is answered while every change slot is busy with long builds or health waits.
+ */
+export const QUEUES = { actions: 'hoist-actions', reads: 'hoist-reads', results: 'hoist-results' } as const;
+export type ActionQueueName = typeof QUEUES.actions | typeof QUEUES.reads;
+
+/** The lane an action's job goes to, by the action's kind (its row's `kind`). */
+export const queueForKind = (kind: string): ActionQueueName => (WORKER_READS.has(kind as IntentAction) ? QUEUES.reads : QUEUES.actions);
 
 export const ActionJobSchema = z.object({ actionId: z.string().min(1), tenantId: z.string().min(1) }).strict();
 export type ActionJob = z.infer<typeof ActionJobSchema>;

@@ -13,6 +13,7 @@ import type { Checkpoint } from './checkpoint.ts';
 import type { Deployer, DeployResult, ReplicaInfo } from './deployer.ts';
 import type { ProcessorDeps } from './processor.ts';
 import { BUILT_REPOSITORY, displaySource } from './source-build.ts';
+import { coalesceFresh } from './coalesce.ts';
 
 export const deploymentIdFor = (actionId: string) => `dep-${actionId.replace(/^act-/, '')}`;
 
@@ -36,6 +37,14 @@ function replicaLine(r: ReplicaInfo & { app?: string }): string {
   return `  ${r.app ? `${r.app} ` : ''}${r.name.replace(/^hoist-[^-]+-[a-z0-9]+-/, '')}  ${r.state}${r.health ? ` (${r.health})` : ''}${port}  ${r.image}  deployment ${r.deploymentId}`;
 }
 
+/** Per engine: concurrent `status` reads of one tenant (and app) share a fresh engine list (coalesce.ts). */
+const statusReads = new WeakMap<Deployer, Deployer['status']>();
+function statusOf(engine: Deployer): Deployer['status'] {
+  let read = statusReads.get(engine);
+  if (!read) statusReads.set(engine, (read = coalesceFresh((t: string, app?: string) => `${t}\0${app ?? ''}`, (t: string, app?: string) => engine.status(t, app))));
+  return read;
+}
+
 /** The engine an app runs on: its `target` setting, else a target named after its environment, else the default. */
 export function deployerFor(d: Pick<ProcessorDeps, 'deployer' | 'targets'>, target: string | undefined, environment?: string): Deployer {
   if (!target && environment && d.targets?.[environment]) return d.targets[environment];
@@ -55,7 +64,7 @@ export async function runAction(d: Deps, action: ActionRow, progress: Progress):
   const engine = () => deployerFor(d, settings.target, environment);
   switch (action.kind) {
     case 'status': {
-      const reps = await engine().status(t, app);
+      const reps = await statusOf(engine())(t, app);
       const apps = app ? [app] : (await d.store.listApps(t)).map((a) => a.name);
       if (reps.length === 0) return app ? `${app}: no containers (stopped or never deployed).` : apps.length ? `No containers running for: ${apps.join(', ')}.` : 'No apps yet.';
       return [`Status${app ? ` of ${app}` : ''}:`, ...reps.map(replicaLine)].join('\n');

@@ -89,16 +89,18 @@ export function createActionProcessor(d: ProcessorDeps) {
       lines = lines.then(() => d.results.publish(e)).catch((err: unknown) => log.warn({ err: String(err) }, 'progress.publish_failed'));
       return Promise.resolve();
     };
+    const read = WORKER_READS.has(action.kind as never);
     const body = async () => {
+      // A change records that it started (approved → running) before it touches anything. A read
+      // changes nothing: it stays approved until finish() moves it straight to its outcome (one
+      // UPDATE fewer; a crashed read is simply run again), and its "started" event is appended
+      // beside the work, committed before the result is recorded (the chain keeps the order).
       const begin = async () => {
-        const started = await d.store.transition(actionId, ['approved'], 'running');
+        const started = read || await d.store.transition(actionId, ['approved'], 'running');
         if (started) await d.audit.append({ tenantId, type: 'action.started', actionId, data: { attempt: job.attemptsMade + 1 } });
       };
-      // A read changes nothing, so it need not wait for its "started" step to commit: the two
-      // run side by side and the step is committed before the result is recorded (the audit
-      // chain keeps started before succeeded). Changes record that they started first.
       const begun = begin();
-      if (WORKER_READS.has(action.kind as never)) begun.catch(() => undefined); // awaited below
+      if (read) begun.catch(() => undefined); // awaited below
       else await begun;
       try {
         const text = await runAction({ ...d, checkpoint }, action, progress);

@@ -29,8 +29,11 @@ export interface QueueLookup {
   retry(jobId: string): Promise<void>;
 }
 
-export interface JobLookup extends QueueLookup {
-  publish(actionId: string, tenantId: string): Promise<void>;
+/** The action lanes: the kind picks the queue (reads apart from changes). */
+export interface JobLookup {
+  state(jobId: string, kind: string): Promise<string>;
+  retry(jobId: string, kind: string): Promise<void>;
+  publish(actionId: string, tenantId: string, kind: string): Promise<void>;
 }
 
 export interface ReconcilerOptions {
@@ -63,9 +66,9 @@ export function startOutboxReconciler(
     const next = new Set<string>();
     const now = Date.now();
     for (const a of await d.repo.inFlight(new Date(now - grace))) {
-      const state = await d.jobs.state(a.id);
+      const state = await d.jobs.state(a.id, a.kind);
       if (state === 'failed' && !a.leaseLive) {
-        await d.jobs.retry(a.id);
+        await d.jobs.retry(a.id, a.kind);
         republished++;
         log.warn({ action: a.id, status: a.status }, 'outbox.retried_failed_job');
         continue;
@@ -75,7 +78,7 @@ export function startOutboxReconciler(
         if (a.leaseLive) continue;
         if (!suspects.has(a.id)) { next.add(a.id); continue; }
       }
-      await d.jobs.publish(a.id, a.tenantId);
+      await d.jobs.publish(a.id, a.tenantId, a.kind);
       republished++;
       log.warn({ action: a.id, status: a.status }, 'outbox.republished');
     }

@@ -11,8 +11,8 @@ import type { OutboxRepo, OutboxRow } from '../../db/outbox.ts';
 import type { Logger } from '../../bot/core/types.ts';
 
 export interface ActionPublisher {
-  /** Adds the action's job (job id = action id); rejects at once when Redis is down. */
-  publish(actionId: string, tenantId: string): Promise<void>;
+  /** Adds the action's job (job id = action id) to its kind's lane; rejects at once when Redis is down. */
+  publish(actionId: string, tenantId: string, kind: string): Promise<void>;
 }
 
 export interface RelayOptions {
@@ -40,7 +40,7 @@ export function startRelay(repo: OutboxRepo, publisher: ActionPublisher, logger:
 
   const runOnce = async (): Promise<number> => {
     const r = await repo.relayBatch(batch, async (row) => {
-      await publisher.publish(row.actionId, row.tenantId);
+      await publisher.publish(row.actionId, row.tenantId, row.kind);
       o.onPublished?.(row);
     }, { afterPublish: o.afterPublish });
     if (r.failed && !failing) log.warn({ failed: r.failed }, 'outbox.publish_failed');
