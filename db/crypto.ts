@@ -116,8 +116,14 @@ export class Keyring {
   }
 }
 
+/** HKDF output per (master key, purpose): derived once, not on every audit append (it is ~40 µs each). */
+const macKeys = new WeakMap<Buffer, Map<string, Buffer>>();
+
 function macWith(master: Buffer, purpose: string, message: string): string {
-  const k = Buffer.from(hkdfSync('sha256', master, 'hoist', `mac:${purpose}`, 32));
+  let byPurpose = macKeys.get(master);
+  if (!byPurpose) macKeys.set(master, (byPurpose = new Map()));
+  let k = byPurpose.get(purpose);
+  if (!k) byPurpose.set(purpose, (k = Buffer.from(hkdfSync('sha256', master, 'hoist', `mac:${purpose}`, 32))));
   return createHmac('sha256', k).update(message).digest('hex');
 }
 
