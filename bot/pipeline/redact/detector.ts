@@ -199,6 +199,8 @@ export interface SimpleTokenMatcher {
   leadOk(text: string, at: number): boolean;
   /** Where the token ends if a body starts at `from`, or -1. */
   bodyEnd(text: string, from: number): number;
+  /** Whether the char at `i` (NaN past the end) is no edge char: after a run of class chars, the run ends there. */
+  edgeFreeAt(text: string, i: number): boolean;
 }
 
 /**
@@ -235,6 +237,10 @@ export function simpleTokenMatcher(body: string, edge: string, lead: string): Si
       if (i - from < min || i - from > max) return -1;
       const next = text.charCodeAt(i);
       return next < 128 && inEdge[next] === 1 ? -1 : i;
+    },
+    edgeFreeAt(text, i) {
+      const c = text.charCodeAt(i);
+      return !(c < 128 && inEdge[c] === 1);
     },
   };
 }
@@ -283,7 +289,17 @@ export function tokenRule(spec: TokenRuleSpec): Detector {
           }
         }
         if (p === -1 || !fast.leadOk(text, at)) return;
-        end = fast.bodyEnd(text, at + (prefixes[p] as string).length);
+        const from = at + (prefixes[p] as string).length;
+        // The chars of the last body judged (same prefix) again here, then no edge char:
+        // they are class chars, so the run ends there with the same length, and the
+        // body and its verdict are the last ones (a message stuffed with one token).
+        const prev = ctx.slots[lastStart] as number;
+        const len = ctx.slots[lastLength] as number;
+        if (prev !== -1 && ctx.slots[lastPrefix] === p && sameChars(text, prev, from, len) && fast.edgeFreeAt(text, from + len)) {
+          if (ctx.slots[lastOk] === 1) ctx.emit(at, from + len, spec.kind, priority);
+          return;
+        }
+        end = fast.bodyEnd(text, from);
         if (end === -1) return;
       } else {
         re.lastIndex = at;

@@ -24,8 +24,10 @@ export function awsKeyIdEnd(text: string, at: number): number {
   return isAlnum(text.charCodeAt(at + 20)) ? -1 : at + 20;
 }
 
-const isAwsSecretChar = (c: number): boolean =>
-  (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || (c >= 48 && c <= 57) || c === 47 || c === 43;
+/** [A-Za-z0-9/+] by table: one load per char instead of five range tests (the finder reads whole texts). */
+const AWS_SECRET_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) AWS_SECRET_CHAR[c] = /[A-Za-z0-9/+]/.test(String.fromCharCode(c)) ? 1 : 0;
+const isAwsSecretChar = (c: number): boolean => c < 128 && AWS_SECRET_CHAR[c] === 1;
 
 /**
  * AWS_SECRET_VALUE by hand: a maximal run of exactly 40 chars of its alphabet, not
