@@ -318,7 +318,9 @@ function scanAssignment(ctx: ScanContext, at: number): void {
   if (secretAtLineEnd(text, at)) return;
   const kw = keywordAt(ctx, at);
   // STRONG is case-insensitive, so the lower-case keyword stands for the text.
-  if (kw === null || !keywordBoundaryOk(text, at, kw)) return;
+  if (kw === null) return;
+  // keywordBoundaryOk holds at once after a char that is no letter or digit (the usual case).
+  if (at > 0 && isLetterOrDigit(text.charCodeAt(at - 1)) && !keywordBoundaryOk(text, at, kw)) return;
   let i = at + kw.length;
   const suffixStart = i;
   // The suffix's first char (case folded) and length without `_-.`, for SUFFIX_SHAPE.
@@ -344,11 +346,15 @@ function scanAssignment(ctx: ScanContext, at: number): void {
   else if (c === 58 || c === 61 || c === 0xff1a || c === 0xff1d) i += 1;
   else return;
   if (folded > 0 && SUFFIX_SHAPE[first * 33 + folded] === 0) return;
-  if (!suffixAllowedAt(ctx, kw, suffixStart, suffixEnd)) return;
+  if (suffixEnd > suffixStart && !suffixAllowedAt(ctx, kw, suffixStart, suffixEnd)) return;
   const after = text.charCodeAt(i);
   if (after === 61 || after === 62) return; // == or =>, a comparison
   for (let k = 0; k < MAX_ALIGN && (text.charCodeAt(i) === 32 || text.charCodeAt(i) === 9); k++) i++;
-  if (hasNonSecretPrefix(identifierPrefix(text, at)) || isArnResource(text, at)) return;
+  // Guards before the calls (dense text reaches here once per keyword, and once the engine
+  // has run on varied text these helpers are no longer inlined): a prefix of fewer than
+  // two identifier chars names nothing (hasNonSecretPrefix), an ARN part follows a `:`.
+  if (at >= 2 && isIdentChar(text.charCodeAt(at - 1)) && isIdentChar(text.charCodeAt(at - 2)) && hasNonSecretPrefix(identifierPrefix(text, at))) return;
+  if (at > 0 && text.charCodeAt(at - 1) === 58 && isArnResource(text, at)) return;
   const valueEnd = parseValue(text, i);
   if (valueEnd === -1) {
     // A bare run too long to be a value: a keyword inside it reaches its own value within

@@ -21,6 +21,10 @@ function isSpaceChar(c: number): boolean {
     c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff;
 }
 
+/** isWordOrDash except `_`: the chars of a flag name before its separator. */
+const FLAG_NAME_CHAR = new Uint8Array(128);
+for (let c = 0; c < 128; c++) FLAG_NAME_CHAR[c] = isWordOrDash(c) && c !== 95 ? 1 : 0;
+
 /**
  * A test FLAG cannot pass without: everything FLAG reads before the separator is
  * flag-name chars, so the separator (`=` or blanks) sits where the name's run of
@@ -30,7 +34,12 @@ function isSpaceChar(c: number): boolean {
 function valueCanFollow(text: string, from: number): boolean {
   const n = text.length;
   let i = from;
-  while (i < n && isWordOrDash(text.charCodeAt(i)) && text.charCodeAt(i) !== 95) i++;
+  // [A-Za-z0-9-] by table: one load per char of the name, no call (hot on dense flags).
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c >= 128 || FLAG_NAME_CHAR[c] === 0) break;
+    i++;
+  }
   const sep = text.charCodeAt(i);
   if (sep === 61) i++;
   else if (sep === 32 || sep === 9) {
@@ -43,9 +52,10 @@ function valueCanFollow(text: string, from: number): boolean {
 
 function scanFlag(ctx: ScanContext, at: number): void {
   // `--` starts a flag only after a non-word char and before a letter (not `-----BEGIN`).
-  const next = ctx.text.charCodeAt(at + 2);
-  if ((at > 0 && isWordOrDash(ctx.text.charCodeAt(at - 1))) || !((next >= 65 && next <= 90) || (next >= 97 && next <= 122))) return;
-  if (!valueCanFollow(ctx.text, at + 2)) return;
+  const text = ctx.text;
+  const next = text.charCodeAt(at + 2);
+  if ((at > 0 && isWordOrDash(text.charCodeAt(at - 1))) || !((next >= 65 && next <= 90) || (next >= 97 && next <= 122))) return;
+  if (!valueCanFollow(text, at + 2)) return;
   FLAG.lastIndex = at;
   const m = FLAG.exec(ctx.text);
   if (m === null) return;

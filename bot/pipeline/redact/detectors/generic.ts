@@ -143,7 +143,12 @@ function scanGeneric(ctx: ScanContext, at: number): void {
     const c0 = text.charCodeAt(i);
     if (i >= n || c0 === 10 || c0 === 13) break;
     const start = i;
-    while (i < n && i - start < 600 && !isSpace(text.charCodeAt(i))) i++;
+    // isSpace written out: this loop reads every word after a keyword once, the whole
+    // text on dense input, and a helper call per char costs more than the test.
+    for (; i < n && i - start < 600; i++) {
+      const d = text.charCodeAt(i);
+      if (d === 32 || d === 9 || d === 10 || d === 13) break;
+    }
     // Only a word of MIN_LEN chars can hold a candidate run that long.
     if (i - start >= MIN_LEN && longestRun(text, start, i) >= MIN_LEN) emitCandidates(ctx, start, i);
   }
