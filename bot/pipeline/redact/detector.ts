@@ -10,7 +10,8 @@ import { looksFakeToken } from './values.ts';
 
 export interface ScanContext {
   readonly text: string;
-  emit(start: number, end: number, kind: string, priority: number): void;
+  /** `value`, when given, is `text.slice(start, end)` held already (render then need not read it). */
+  emit(start: number, end: number, kind: string, priority: number, value?: string): void;
   /** Per-call scratch space for detectors that cache a whole-text fact (e.g. next PEM END). */
   readonly memo: Map<string, unknown>;
   /**
@@ -271,6 +272,11 @@ export function tokenRule(spec: TokenRuleSpec): Detector {
   const lastLength = allocSlot(0);
   const lastPrefix = allocSlot(-1);
   const lastOk = allocSlot(0);
+  // The last accepted token as a string, and the scan it belongs to: passed on with each
+  // repeat so render need not compare its chars again. Tied to `ctx`, so a string from
+  // another scan is never taken for this one.
+  let tokenCtx: ScanContext | null = null;
+  let token = '';
   return {
     id: spec.kind,
     kinds: [spec.kind],
@@ -296,7 +302,7 @@ export function tokenRule(spec: TokenRuleSpec): Detector {
         const prev = ctx.slots[lastStart] as number;
         const len = ctx.slots[lastLength] as number;
         if (prev !== -1 && ctx.slots[lastPrefix] === p && sameChars(text, prev, from, len) && fast.edgeFreeAt(text, from + len)) {
-          if (ctx.slots[lastOk] === 1) ctx.emit(at, from + len, spec.kind, priority);
+          if (ctx.slots[lastOk] === 1) ctx.emit(at, from + len, spec.kind, priority, tokenCtx === ctx ? token : undefined);
           return;
         }
         end = fast.bodyEnd(text, from);
@@ -331,8 +337,10 @@ export function tokenRule(spec: TokenRuleSpec): Detector {
         slots[lastLength] = bodyLength;
         slots[lastPrefix] = p;
         slots[lastOk] = ok ? 1 : 0;
+        tokenCtx = ok ? ctx : null;
+        token = ok ? text.slice(at, end) : '';
       }
-      if (ok) ctx.emit(at, end, spec.kind, priority);
+      if (ok) ctx.emit(at, end, spec.kind, priority, tokenCtx === ctx ? token : undefined);
     },
   };
 }

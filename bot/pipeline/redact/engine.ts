@@ -44,10 +44,10 @@ function collect(text: string, stopAtFirst: boolean): Candidate[] {
     text,
     memo: new Map(),
     slots: freshSlots(),
-    emit(start, end, kind, priority) {
+    emit(start, end, kind, priority, value) {
       if (end <= start || start < 0 || end > text.length) return;
       if (guarded.length > 0 && overlapsAny(guarded, start, end)) return;
-      found.push({ start, end, kind, priority });
+      found.push({ start, end, kind, priority, value });
     },
   };
   scanTriggers(INDEX, ctx, stopAtFirst ? () => found.length > 0 : null, guarded);
