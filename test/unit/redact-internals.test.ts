@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { keywordAt, keywordFinder, keywordMatcher } from '../../bot/pipeline/redact/keyword.ts';
 import { buildTriggerIndex, scanTriggers } from '../../bot/pipeline/redact/trigger-index.ts';
 import { freshSlots, type ScanContext } from '../../bot/pipeline/redact/detector.ts';
-import { occurrences } from '../../bot/pipeline/redact/propagate.ts';
+import { occurrences, occurrencesIn } from '../../bot/pipeline/redact/propagate.ts';
 import { notFollowedBy, simpleTokenMatcher } from '../../bot/pipeline/redact/detector.ts';
 import { awsKeyIdEnd, findAwsSecretValues } from '../../bot/pipeline/redact/detectors/cloud.ts';
 import { findDocBreaks, findKinds, matchYamlEntry } from '../../bot/pipeline/redact/detectors/kubernetes.ts';
@@ -62,6 +62,32 @@ describe('redaction internals', () => {
       { numRuns: 2000 },
     );
     expect(calls).toBeGreaterThan(2000);
+  });
+
+  it('occurrences within ranges (one value: indexOf; several: Wu–Manber) finds what a scan of each range finds', () => {
+    const alphabet = fc.constantFrom(...'ab\u0161'.split(''));
+    const value = fc.string({ unit: alphabet, minLength: 8, maxLength: 12 });
+    const cuts = fc.uniqueArray(fc.nat(400), { maxLength: 12 }).map((xs) => xs.sort((a, b) => a - b));
+    fc.assert(
+      fc.property(fc.string({ unit: alphabet, maxLength: 120 }), fc.uniqueArray(value, { minLength: 1, maxLength: 3 }), cuts, (t, values, cut) => {
+        const seeded = (values[0] as string) + t + values.join('') + t.slice(0, 30) + (values[0] as string).repeat(3);
+        const ranges = cut.filter((x) => x <= seeded.length);
+        if (ranges.length % 2 === 1) ranges.pop();
+        const want: [number, string][] = [];
+        for (let r = 0; r < ranges.length; r += 2) {
+          const to = ranges[r + 1] as number;
+          for (let i = ranges[r] as number; i < to; i++) {
+            const v = values.find((x) => seeded.startsWith(x, i) && i + x.length <= to);
+            if (v !== undefined) {
+              want.push([i, v]);
+              i += v.length - 1;
+            }
+          }
+        }
+        expect(occurrencesIn(seeded, values, ranges)).toEqual(want);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it('occurrences (Wu–Manber) finds what a left-to-right scan finds', () => {

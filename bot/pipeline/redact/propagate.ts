@@ -30,12 +30,23 @@ export function occurrences(text: string, values: readonly string[]): [number, s
   return out;
 }
 
+/** `occurrences` within each [from, to) range of `ranges` (flat pairs, in order): for tests. */
+export function occurrencesIn(text: string, values: readonly string[], ranges: readonly number[]): [number, string][] {
+  const out: [number, string][] = [];
+  eachOccurrence(text, values, ranges, (start, k) => out.push([start, values[k] as string]));
+  return out;
+}
+
 /**
  * `occurrences` within each [from, to) range of `ranges` (flat pairs, in order), without
  * building a result: calls `found(start, index of the value)` for each, in text order.
  */
 function eachOccurrence(text: string, values: readonly string[], ranges: readonly number[], found: (start: number, k: number) => void): void {
   if (values.length === 0) return;
+  if (values.length === 1) {
+    eachOccurrenceOf(text, values[0] as string, ranges, found);
+    return;
+  }
   let m = Infinity;
   for (const v of values) if (v.length < m) m = v.length;
   const maxShift = Math.min(m - 1, 255);
@@ -61,6 +72,28 @@ function eachOccurrence(text: string, values: readonly string[], ranges: readonl
     for (let r = 0; r < ranges.length; r += 2) scanWindows(text, values, w, ranges[r] as number, ranges[r + 1] as number, found);
   } finally {
     for (const h of used) CANDS[h] = undefined;
+  }
+}
+
+/**
+ * `eachOccurrence` for one value: `indexOf` (a native string search, which compares a
+ * long value much faster than a char loop). The next occurrence found stays valid for
+ * the later ranges it lies in (positions only grow), so no stretch is searched twice.
+ */
+function eachOccurrenceOf(text: string, v: string, ranges: readonly number[], found: (start: number, k: number) => void): void {
+  const m = v.length;
+  // The first occurrence at or after the last search's start (-1: none; -2: no search yet).
+  let next = -2;
+  for (let r = 0; r < ranges.length; r += 2) {
+    const to = ranges[r + 1] as number;
+    let i = ranges[r] as number;
+    while (i + m <= to) {
+      if (next !== -1 && next < i) next = text.indexOf(v, i);
+      if (next === -1) return;
+      if (next + m > to) break;
+      found(next, 0);
+      i = next + m;
+    }
   }
 }
 
