@@ -55,7 +55,13 @@ fi
 # BullMQ loses jobs under eviction; make sure a pre-started Redis has the right policy.
 redis-cli -h 127.0.0.1 -p 6379 config set maxmemory-policy noeviction >/dev/null 2>&1 || true
 
-# Docker engine
+# Docker engine. A running engine whose default bridge interface is gone (a second daemon on
+# this host once removed docker0) cannot run build steps: restart it so it recreates docker0.
+if docker info >/dev/null 2>&1 && command -v ip >/dev/null 2>&1 && ! ip link show docker0 >/dev/null 2>&1; then
+  log "docker0 is missing: restarting dockerd"
+  $SUDO kill "$(cat /var/run/docker.pid)" 2>/dev/null || $SUDO pkill -x dockerd || true
+  for _ in $(seq 1 30); do pgrep -x dockerd >/dev/null || break; sleep 1; done
+fi
 if ! docker info >/dev/null 2>&1; then
   log "starting dockerd"
   mkdir -p /var/log
