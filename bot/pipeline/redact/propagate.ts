@@ -43,7 +43,7 @@ export function occurrencesIn(text: string, values: readonly string[], ranges: r
  */
 function eachOccurrence(text: string, values: readonly string[], ranges: readonly number[], found: (start: number, k: number) => void): void {
   if (values.length === 0) return;
-  if (values.length === 1) {
+  if (values.length === 1 && (values[0] as string).length >= INDEXOF_MIN_LENGTH) {
     eachOccurrenceOf(text, values[0] as string, ranges, found);
     return;
   }
@@ -76,7 +76,14 @@ function eachOccurrence(text: string, values: readonly string[], ranges: readonl
 }
 
 /**
- * `eachOccurrence` for one value: `indexOf` (a native string search, which compares a
+ * Shortest value searched by `indexOf`. A call costs more than Wu–Manber's few steps over
+ * a short gap, and a message stuffed with a short value (Kubernetes entries) has a gap
+ * before every repeat; gaps shorter than a long value are not searched at all.
+ */
+const INDEXOF_MIN_LENGTH = 64;
+
+/**
+ * `eachOccurrence` for one long value: `indexOf` (a native string search, which compares a
  * long value much faster than a char loop). The next occurrence found stays valid for
  * the later ranges it lies in (positions only grow), so no stretch is searched twice.
  */
