@@ -75,13 +75,13 @@ export function keywordFinder(lowerWordsLongestFirst: readonly string[]): (ctx: 
   let byNode: Int16Array | null = null;
   return (ctx, at) => {
     const walk = LAST_WALK;
-    if (walk.ctx !== ctx || walk.at !== at) return match(ctx.text, at);
+    if (walk.ctx !== ctx || walk.pos[0] !== at) return match(ctx.text, at);
     if (walk.trie !== forTrie) {
       forTrie = walk.trie;
       byNode = forTrie === null ? null : wordsByNode(forTrie, words);
     }
     if (byNode === null) return match(ctx.text, at);
-    const w = byNode[walk.node] as number;
+    const w = byNode[walk.pos[1] as number] as number;
     return w === -1 ? null : (words[w] as string);
   };
 }

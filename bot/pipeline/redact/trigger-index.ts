@@ -168,12 +168,14 @@ function matchesAt(text: string, i: number, e: Entry): boolean {
 
 /**
  * The last walk of the case-insensitive trie by `dispatchAt`: in the scan of `ctx`, from
- * position `at`, the deepest node of `trie` the text reached (0: none). The chars from
- * `at` spell that node's path (ASCII case folded) and the next char leaves the trie, so a
- * detector running at `at` can read a keyword off the node (see `wordsByNode`) instead
- * of reading the chars again. Reset when a scan ends (no text outlives it).
+ * position `pos[0]`, the deepest node `pos[1]` of `trie` the text reached (0: none). The
+ * chars from there spell that node's path (ASCII case folded) and the next char leaves
+ * the trie, so a detector running at that position can read a keyword off the node (see
+ * `wordsByNode`) instead of reading the chars again. `ctx` and `trie` are set once per
+ * scan and `ctx` is cleared when it ends (no text outlives it); per dispatch only the
+ * numbers are stored (a pointer store per dispatch would pay a GC write barrier).
  */
-export const LAST_WALK: { ctx: ScanContext | null; at: number; node: number; trie: Trie | null } = { ctx: null, at: -1, node: 0, trie: null };
+export const LAST_WALK: { ctx: ScanContext | null; trie: Trie | null; readonly pos: Int32Array } = { ctx: null, trie: null, pos: new Int32Array(2) };
 
 /**
  * For lower-case ASCII words: per node of `trie`, the index in `words` of the longest word
@@ -248,11 +250,9 @@ function dispatchAt(index: TriggerIndex, ctx: ScanContext, i: number, slot: numb
       if ((entry[node] as number) !== -1) ciLast = node;
     }
   }
-  const walk = LAST_WALK;
-  walk.ctx = ctx;
-  walk.at = i;
-  walk.node = ciDeep;
-  walk.trie = index.ci;
+  const walked = LAST_WALK.pos;
+  walked[0] = i;
+  walked[1] = ciDeep;
   node = index.bucketCsNode[slot - 1] as number;
   if (node !== 0) {
     const { child, entry } = index.cs;
@@ -316,6 +316,9 @@ export function scanTriggers(
   if (lastAtScratch.length < detectors.length) lastAtScratch = new Int32Array(detectors.length);
   const lastAt = lastAtScratch;
   lastAt.fill(-1);
+  LAST_WALK.ctx = ctx;
+  LAST_WALK.trie = index.ci;
+  LAST_WALK.pos[0] = -1;
   const n = text.length;
   const last = n - 1; // a trigger has at least two chars
   let from = 0;
