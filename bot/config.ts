@@ -51,6 +51,8 @@ export const ConfigSchema = z.object({
    */
   /** Per-process cache of roles/settings/apps, invalidated by PostgreSQL NOTIFY (db/tenant-cache.ts); `off` behind a transaction-mode pooler. */
   HOIST_TENANT_CACHE: z.enum(['on', 'off']).default('on'),
+  /** Prepared statements for repeated queries (db/client.ts): one round trip instead of two; `off` behind a transaction-mode pooler. */
+  HOIST_PG_PREPARE: z.enum(['on', 'off']).default('on'),
   HOIST_TARGETS: z.string().default('').transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean)),
   /** Stable endpoint ports (workers/proxy), one per app with a port, as lo-hi; `off` publishes replica ports only. */
   HOIST_PROXY_PORTS: z.string().trim().default('20000-20999').refine((v) => {

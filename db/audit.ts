@@ -195,8 +195,12 @@ class AuditWriter {
     const { rows, heads } = chainRows(prev, batch);
     const last = heads[heads.length - 1]!;
     const sig = headSig(batch[0]!.sealer, tenantId, last);
-    const values = sql.join(rows.map((r) => sql`(${r.tenantId}::text, ${r.seq}::bigint, ${r.type}::text, ${r.actionId}::text, ${r.actor}::text,
-      ${r.actorRef}::text, ${JSON.stringify(r.data)}::jsonb, ${r.dataDigest}::text, ${r.createdAt.toISOString()}::timestamptz, ${r.prevHash}::text, ${r.hash}::text)`), sql`, `);
+    // The rows travel as one JSON parameter: the statement's text is the same for any batch size,
+    // so it is prepared once (db/client.ts) and built without a placeholder per value.
+    const values = JSON.stringify(rows.map((r) => ({
+      tenant_id: r.tenantId, seq: r.seq, type: r.type, action_id: r.actionId, actor: r.actor, actor_ref: r.actorRef, data: r.data,
+      data_digest: r.dataDigest, created_at: r.createdAt.toISOString(), prev_hash: r.prevHash, hash: r.hash,
+    })));
     const res = rowsOf<{ seq: number }>(await this.db.execute(sql`
       with l as materialized (select pg_advisory_xact_lock(hashtext(${'audit:' + tenantId})) as locked),
       h as (
@@ -205,7 +209,11 @@ class AuditWriter {
         returning 1
       )
       insert into audit_events (tenant_id, seq, type, action_id, actor, actor_ref, data, data_digest, created_at, prev_hash, hash)
-      select v.* from (values ${values}) v where exists (select 1 from h)
+      select v.tenant_id, v.seq, v.type, v.action_id, v.actor, v.actor_ref, v.data, v.data_digest, v.created_at, v.prev_hash, v.hash
+      from json_to_recordset(${values}::json) as v(tenant_id text, seq bigint, type text, action_id text, actor text, actor_ref text, data jsonb,
+        data_digest text, created_at timestamptz, prev_hash text, hash text)
+      where exists (select 1 from h)
+      order by v.seq
       returning seq`));
     if (res.length === 0) return undefined;
     if (res.length !== rows.length) throw new Error(`audit append wrote ${res.length} of ${rows.length} events`);

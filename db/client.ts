@@ -27,6 +27,34 @@ export interface DbHandle {
 
 const MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
 
+/** Distinct statement texts a pool prepares; each costs a little memory in every server connection. */
+const PREPARED_TEXTS = 256;
+/** Longer texts (multi-row inserts, long IN lists) are one-offs: they run unprepared. */
+const PREPARED_MAX_LENGTH = 4_000;
+
+/**
+ * Prepared statements for drizzle's queries. postgres.js runs an unprepared query that has
+ * parameters in two round trips (Parse/Describe and wait, then Bind/Execute: two socket writes)
+ * and PostgreSQL plans it each time; once prepared, a text takes one round trip. drizzle prepares
+ * only queries given a name, so this prepares what it sees: the first PREPARED_TEXTS distinct
+ * texts (the hot path has a few dozen; batch writes use one text whatever the batch size).
+ * A statement a migration made stale is re-prepared by postgres.js itself (it retries on
+ * RevalidateCachedQuery / FetchPreparedStatement). Transactions use their own connection
+ * object and stay unprepared.
+ */
+function preparing(client: { unsafe: (q: string, p?: never, o?: { prepare?: boolean }) => unknown }): void {
+  const unsafe = client.unsafe.bind(client);
+  const known = new Set<string>();
+  client.unsafe = (q, p, o) => {
+    let prepare = o?.prepare;
+    if (prepare === undefined || prepare === false) {
+      if (known.has(q)) prepare = true;
+      else if (known.size < PREPARED_TEXTS && q.length <= PREPARED_MAX_LENGTH) { known.add(q); prepare = true; }
+    }
+    return unsafe(q, p, { ...o, prepare });
+  };
+}
+
 export function safeUrl(url: string): string {
   try {
     const u = new URL(url);
@@ -38,12 +66,17 @@ export function safeUrl(url: string): string {
   }
 }
 
-export async function createDb(opts: { url?: string; pgliteDir?: string; max?: number }): Promise<DbHandle> {
+export async function createDb(opts: {
+  url?: string; pgliteDir?: string; max?: number;
+  /** Prepare repeated statements (default true); false behind a transaction-mode pooler (HOIST_PG_PREPARE=off). */
+  prepare?: boolean;
+}): Promise<DbHandle> {
   if (opts.url) {
     const { default: postgres } = await import('postgres');
     const { drizzle } = await import('drizzle-orm/postgres-js');
     const { migrate } = await import('drizzle-orm/postgres-js/migrator');
     const client = postgres(opts.url, { max: opts.max ?? 10, onnotice: () => undefined, connect_timeout: 5 });
+    if (opts.prepare !== false) preparing(client as never);
     const db = drizzle(client, { schema });
     return {
       db: db as unknown as Db,

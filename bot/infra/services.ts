@@ -51,7 +51,10 @@ export function masterKeyFrom(config: Config, mode: Mode): Buffer {
 }
 
 export async function openDb(config: Config): Promise<DbHandle> {
-  const dbh = await createDb({ url: config.DATABASE_URL, pgliteDir: config.DATABASE_URL ? undefined : join(resolve(config.HOIST_DATA_DIR), 'pg') });
+  const dbh = await createDb({
+    url: config.DATABASE_URL, pgliteDir: config.DATABASE_URL ? undefined : join(resolve(config.HOIST_DATA_DIR), 'pg'),
+    prepare: config.HOIST_PG_PREPARE === 'on',
+  });
   try {
     await dbh.ping();
     await dbh.migrate();

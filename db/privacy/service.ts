@@ -48,7 +48,14 @@ function usageWriter(db: Db) {
     while (queue.length) {
       const batch = queue;
       queue = [];
-      const insert = (rows: Row[]) => db.insert(analyticsEvents).values(rows).then(() => undefined, (e: unknown) => e ?? new Error('insert failed'));
+      // One JSON parameter: the same (prepared) statement for any number of rows.
+      const insert = (rows: Row[]) => db.execute(sql`insert into analytics_events (tenant_id, user_ref, platform, command, outcome, latency_ms, created_at)
+        select v.tenant_id, v.user_ref, v.platform, v.command, v.outcome, v.latency_ms, coalesce(v.created_at, now())
+        from json_to_recordset(${JSON.stringify(rows.map((r) => ({
+          tenant_id: r.tenantId, user_ref: r.userRef, platform: r.platform, command: r.command, outcome: r.outcome, latency_ms: r.latencyMs,
+          created_at: r.createdAt instanceof Date ? r.createdAt.toISOString() : null,
+        })))}::json) as v(tenant_id text, user_ref text, platform text, command text, outcome text, latency_ms integer, created_at timestamptz)`)
+        .then(() => undefined, (e: unknown) => e ?? new Error('insert failed'));
       const err = await insert(batch.map((b) => b.row));
       if (!err || batch.length === 1) for (const b of batch) b.done(err);
       // One bad row (its tenant deleted meanwhile, say) must not cost the others theirs.
