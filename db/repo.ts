@@ -121,8 +121,36 @@ export class Store {
 
   // ── actions ──
   async createAction(a: typeof actions.$inferInsert): Promise<ActionRow> {
-    const [row] = await this.db.insert(actions).values(a).returning();
-    return row!;
+    return this.insertAction(a, a.status, false);
+  }
+
+  /**
+   * One action row (and, for a read created approved, its outbox row in the same statement: both
+   * or neither). A fixed statement text, prepared once (db/client.ts): the message path pays no
+   * query building per call; the row is returned from what was written plus created_at.
+   */
+  private async insertAction(a: typeof actions.$inferInsert, status: string, withOutbox: boolean): Promise<ActionRow> {
+    const at = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+    const insert = sql`insert into actions (id, tenant_id, kind, app, params, requested_by, status, conversation, environment, expires_at,
+        decided_by, decided_at, enqueued_at, finished_at, deployment_id, result, reported_at, created_at)
+      values (${a.id}, ${a.tenantId}, ${a.kind}, ${a.app ?? null}, ${JSON.stringify(a.params)}::jsonb, ${a.requestedBy}, ${status},
+        ${JSON.stringify(a.conversation)}::jsonb, ${a.environment ?? null}, ${at(a.expiresAt)}::timestamptz, ${a.decidedBy ?? null},
+        ${at(a.decidedAt)}::timestamptz, ${at(a.enqueuedAt)}::timestamptz, ${at(a.finishedAt)}::timestamptz, ${a.deploymentId ?? null},
+        ${a.result ?? null}, ${at(a.reportedAt)}::timestamptz, coalesce(${at(a.createdAt)}::timestamptz, now()))
+      returning id, created_at`;
+    const res = await this.db.execute(withOutbox
+      ? sql`with a as (${insert}),
+          o as (insert into outbox (tenant_id, action_id) select ${a.tenantId}, id from a on conflict do nothing)
+        select id, created_at from a`
+      : insert);
+    const [r] = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as Array<{ id: string; created_at: string | Date }>;
+    if (!r) throw new Error(`action ${a.id} was not created`);
+    return {
+      kind: a.kind, tenantId: a.tenantId, app: a.app ?? null, params: a.params, requestedBy: a.requestedBy, conversation: a.conversation,
+      environment: a.environment ?? null, expiresAt: a.expiresAt, decidedBy: a.decidedBy ?? null, decidedAt: a.decidedAt ?? null,
+      enqueuedAt: a.enqueuedAt ?? null, finishedAt: a.finishedAt ?? null, deploymentId: a.deploymentId ?? null, result: a.result ?? null,
+      reportedAt: a.reportedAt ?? null, id: r.id, status, createdAt: new Date(r.created_at),
+    };
   }
 
   async getAction(id: string): Promise<ActionRow | undefined> {
@@ -151,18 +179,7 @@ export class Store {
    * implicit transaction: both or neither).
    */
   async createApprovedAction(a: typeof actions.$inferInsert): Promise<ActionRow> {
-    const insert = this.db.insert(actions).values({ ...a, status: 'approved' }).returning({ id: actions.id, createdAt: actions.createdAt });
-    const res = await this.db.execute(sql`with a as ${insert},
-      o as (insert into outbox (tenant_id, action_id) select ${a.tenantId}, id from a on conflict do nothing)
-      select id, created_at from a`);
-    const [r] = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as Array<{ id: string; created_at: string | Date }>;
-    if (!r) throw new Error(`action ${a.id} was not created`);
-    return {
-      kind: a.kind, tenantId: a.tenantId, app: a.app ?? null, params: a.params, requestedBy: a.requestedBy, conversation: a.conversation,
-      environment: a.environment ?? null, expiresAt: a.expiresAt, decidedBy: a.decidedBy ?? null, decidedAt: a.decidedAt ?? null,
-      enqueuedAt: a.enqueuedAt ?? null, finishedAt: a.finishedAt ?? null, deploymentId: a.deploymentId ?? null, result: a.result ?? null,
-      reportedAt: a.reportedAt ?? null, id: r.id, status: 'approved', createdAt: new Date(r.created_at),
-    };
+    return this.insertAction(a, 'approved', true);
   }
 
   /** The reporter's once-only guard: true for the first caller; `releaseReport` undoes it when posting failed. */
