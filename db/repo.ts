@@ -5,6 +5,8 @@
  */
 import { and, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
+import { rowsOf } from './audit.ts';
+import { groupCommit } from './group-commit.ts';
 import { addToOutbox, OutboxRepo } from './outbox.ts';
 import { cachedRead, invalidateTenant } from './tenant-cache.ts';
 import { actions, apps, deployments, envVars, processedEvents, roles, sealedSecrets, tenants } from './schema/index.ts';
@@ -18,6 +20,51 @@ export const TERMINAL: ActionStatus[] = ['succeeded', 'failed', 'cancelled', 'ex
 /** How long a tenant row seen by ensureTenant is taken as present without asking again. */
 const TENANT_KNOWN_MS = 60_000;
 const knownTenants = new WeakMap<Db, Map<string, number>>();
+
+type ActionInsert = typeof actions.$inferInsert & { status: string };
+type Inserted = { id: string; created_at: string | Date };
+
+/**
+ * Action rows by group commit (db/group-commit.ts), one writer per handle and kind: the rows go
+ * as one JSON parameter, so the statement text is fixed (prepared once, db/client.ts) whatever
+ * the batch size, and nothing is built per row but its JSON.
+ */
+const actionWriters = new WeakMap<Db, Record<'plain' | 'withOutbox', (a: ActionInsert) => Promise<Inserted>>>();
+function actionInserts(db: Db) {
+  let w = actionWriters.get(db);
+  if (!w) {
+    const write = (withOutbox: boolean) => async (rows: ActionInsert[]): Promise<Inserted[]> => {
+      const at = (d: Date | null | undefined) => (d ? d.toISOString() : null);
+      const json = JSON.stringify(rows.map((a) => ({
+        id: a.id, tenant_id: a.tenantId, kind: a.kind, app: a.app ?? null, params: a.params, requested_by: a.requestedBy, status: a.status,
+        conversation: a.conversation, environment: a.environment ?? null, expires_at: at(a.expiresAt), decided_by: a.decidedBy ?? null,
+        decided_at: at(a.decidedAt), enqueued_at: at(a.enqueuedAt), finished_at: at(a.finishedAt), deployment_id: a.deploymentId ?? null,
+        result: a.result ?? null, reported_at: at(a.reportedAt), created_at: at(a.createdAt),
+      })));
+      const insert = sql`insert into actions (id, tenant_id, kind, app, params, requested_by, status, conversation, environment, expires_at,
+          decided_by, decided_at, enqueued_at, finished_at, deployment_id, result, reported_at, created_at)
+        select v.id, v.tenant_id, v.kind, v.app, v.params, v.requested_by, v.status, v.conversation, v.environment, v.expires_at,
+          v.decided_by, v.decided_at, v.enqueued_at, v.finished_at, v.deployment_id, v.result, v.reported_at, coalesce(v.created_at, now())
+        from json_to_recordset(${json}::json) as v(id text, tenant_id text, kind text, app text, params jsonb, requested_by text, status text,
+          conversation jsonb, environment text, expires_at timestamptz, decided_by text, decided_at timestamptz, enqueued_at timestamptz,
+          finished_at timestamptz, deployment_id text, result text, reported_at timestamptz, created_at timestamptz)
+        returning id, tenant_id, created_at`;
+      const res = await db.execute(withOutbox
+        ? sql`with a as (${insert}),
+            o as (insert into outbox (tenant_id, action_id) select tenant_id, id from a on conflict do nothing)
+          select id, created_at from a`
+        : insert);
+      const byId = new Map(rowsOf<Inserted>(res).map((r) => [r.id, r]));
+      return rows.map((a) => {
+        const r = byId.get(a.id);
+        if (!r) throw new Error(`action ${a.id} was not created`);
+        return r;
+      });
+    };
+    actionWriters.set(db, (w = { plain: groupCommit(write(false)), withOutbox: groupCommit(write(true)) }));
+  }
+  return w;
+}
 
 export class Store {
   /**
@@ -126,25 +173,11 @@ export class Store {
 
   /**
    * One action row (and, for a read created approved, its outbox row in the same statement: both
-   * or neither). A fixed statement text, prepared once (db/client.ts): the message path pays no
-   * query building per call; the row is returned from what was written plus created_at.
+   * or neither), through the handle's group commit (actionInserts below): concurrent messages'
+   * rows go in one statement. The row is returned from what was written plus created_at.
    */
   private async insertAction(a: typeof actions.$inferInsert, status: string, withOutbox: boolean): Promise<ActionRow> {
-    const at = (d: Date | null | undefined) => (d ? d.toISOString() : null);
-    const insert = sql`insert into actions (id, tenant_id, kind, app, params, requested_by, status, conversation, environment, expires_at,
-        decided_by, decided_at, enqueued_at, finished_at, deployment_id, result, reported_at, created_at)
-      values (${a.id}, ${a.tenantId}, ${a.kind}, ${a.app ?? null}, ${JSON.stringify(a.params)}::jsonb, ${a.requestedBy}, ${status},
-        ${JSON.stringify(a.conversation)}::jsonb, ${a.environment ?? null}, ${at(a.expiresAt)}::timestamptz, ${a.decidedBy ?? null},
-        ${at(a.decidedAt)}::timestamptz, ${at(a.enqueuedAt)}::timestamptz, ${at(a.finishedAt)}::timestamptz, ${a.deploymentId ?? null},
-        ${a.result ?? null}, ${at(a.reportedAt)}::timestamptz, coalesce(${at(a.createdAt)}::timestamptz, now()))
-      returning id, created_at`;
-    const res = await this.db.execute(withOutbox
-      ? sql`with a as (${insert}),
-          o as (insert into outbox (tenant_id, action_id) select ${a.tenantId}, id from a on conflict do nothing)
-        select id, created_at from a`
-      : insert);
-    const [r] = (Array.isArray(res) ? res : (res as { rows: unknown[] }).rows) as Array<{ id: string; created_at: string | Date }>;
-    if (!r) throw new Error(`action ${a.id} was not created`);
+    const r = await actionInserts(this.db)[withOutbox ? 'withOutbox' : 'plain']({ ...a, status });
     return {
       kind: a.kind, tenantId: a.tenantId, app: a.app ?? null, params: a.params, requestedBy: a.requestedBy, conversation: a.conversation,
       environment: a.environment ?? null, expiresAt: a.expiresAt, decidedBy: a.decidedBy ?? null, decidedAt: a.decidedAt ?? null,

@@ -9,6 +9,7 @@ import { and, count, eq, or, sql } from 'drizzle-orm';
 import type { PrivacyPort } from '../../bot/core/ports.ts';
 import type { Db } from '../client.ts';
 import { appendAudit } from '../audit.ts';
+import { groupCommit } from '../group-commit.ts';
 import type { Sealer } from '../crypto.ts';
 import { actions, analyticsEvents, apps, auditEvents, deployments, envVars, roles } from '../schema/index.ts';
 import { exportTenant } from './export.ts';
@@ -35,42 +36,22 @@ export const exportFilename = (tenantId: string, now: Date) =>
   `${tenantId.replace(/[^A-Za-z0-9_.-]/g, '_')}-${now.toISOString().replace(/[:.]/g, '-')}.json`;
 
 /**
- * Group commit for usage rows: with no insert in flight a row is written at once; rows that
- * arrive while one is in flight go together in the next multi-row insert. Each caller's
- * promise resolves when its row is committed (or rejects with that insert's error).
+ * Usage rows by group commit (db/group-commit.ts): rows that arrive while an insert is in flight
+ * go together in the next one, as one JSON parameter (the same prepared statement for any number
+ * of rows); a refused row fails alone.
  */
 function usageWriter(db: Db) {
   type Row = typeof analyticsEvents.$inferInsert;
-  let queue: Array<{ row: Row; done: (err?: unknown) => void }> = [];
-  let busy = false;
-  const drain = async () => {
-    busy = true;
-    while (queue.length) {
-      const batch = queue;
-      queue = [];
-      // One JSON parameter: the same (prepared) statement for any number of rows.
-      const insert = (rows: Row[]) => db.execute(sql`insert into analytics_events (tenant_id, user_ref, platform, command, outcome, latency_ms, created_at)
-        select v.tenant_id, v.user_ref, v.platform, v.command, v.outcome, v.latency_ms, coalesce(v.created_at, now())
-        from json_to_recordset(${JSON.stringify(rows.map((r) => ({
-          tenant_id: r.tenantId, user_ref: r.userRef, platform: r.platform, command: r.command, outcome: r.outcome, latency_ms: r.latencyMs,
-          created_at: r.createdAt instanceof Date ? r.createdAt.toISOString() : null,
-        })))}::json) as v(tenant_id text, user_ref text, platform text, command text, outcome text, latency_ms integer, created_at timestamptz)`)
-        .then(() => undefined, (e: unknown) => e ?? new Error('insert failed'));
-      const err = await insert(batch.map((b) => b.row));
-      if (!err || batch.length === 1) for (const b of batch) b.done(err);
-      // One bad row (its tenant deleted meanwhile, say) must not cost the others theirs.
-      else for (const b of batch) b.done(await insert([b.row]));
-    }
-    busy = false;
-  };
-  return {
-    add(row: Row): Promise<void> {
-      return new Promise<void>((resolve, reject) => {
-        queue.push({ row, done: (err) => (err ? reject(err) : resolve()) });
-        if (!busy) void drain();
-      });
-    },
-  };
+  const add = groupCommit(async (rows: Row[]) => {
+    await db.execute(sql`insert into analytics_events (tenant_id, user_ref, platform, command, outcome, latency_ms, created_at)
+      select v.tenant_id, v.user_ref, v.platform, v.command, v.outcome, v.latency_ms, coalesce(v.created_at, now())
+      from json_to_recordset(${JSON.stringify(rows.map((r) => ({
+        tenant_id: r.tenantId, user_ref: r.userRef, platform: r.platform, command: r.command, outcome: r.outcome, latency_ms: r.latencyMs,
+        created_at: r.createdAt instanceof Date ? r.createdAt.toISOString() : null,
+      })))}::json) as v(tenant_id text, user_ref text, platform text, command text, outcome text, latency_ms integer, created_at timestamptz)`);
+    return rows.map(() => undefined);
+  });
+  return { add };
 }
 
 export function createPrivacyService(d: PrivacyServiceDeps): PrivacyPort {
