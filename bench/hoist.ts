@@ -213,7 +213,7 @@ export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<H
     // 4 s per rate. The highest rate that still meets p50 < 15 ms and p99 < 50 ms is the
     // figure to compare with the closed loop's saturation throughput.
     out.pipeline.sweep = [];
-    for (const r of (process.env.HOIST_BENCH_RATES ?? '100,200,400,600,800').split(',').map(Number)) {
+    for (const r of (process.env.HOIST_BENCH_RATES ?? '250,500,1000,1500,2000,2500').split(',').map(Number)) {
       const lat: number[] = [];
       const pending: Promise<void>[] = [];
       const tr = performance.now();
