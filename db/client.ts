@@ -31,6 +31,8 @@ const MIGRATIONS = fileURLToPath(new URL('./migrations', import.meta.url));
 const PREPARED_TEXTS = 256;
 /** Longer texts (multi-row inserts, long IN lists) are one-offs: they run unprepared. */
 const PREPARED_MAX_LENGTH = 4_000;
+/** Only queries are worth a slot: migrations' DDL and session commands run once. */
+const DML = /^\s*(?:select|insert|update|delete|with)\b/i;
 
 /**
  * Prepared statements for drizzle's queries. postgres.js runs an unprepared query that has
@@ -49,7 +51,7 @@ function preparing(client: { unsafe: (q: string, p?: never, o?: { prepare?: bool
     let prepare = o?.prepare;
     if (prepare === undefined || prepare === false) {
       if (known.has(q)) prepare = true;
-      else if (known.size < PREPARED_TEXTS && q.length <= PREPARED_MAX_LENGTH) { known.add(q); prepare = true; }
+      else if (known.size < PREPARED_TEXTS && q.length <= PREPARED_MAX_LENGTH && DML.test(q)) { known.add(q); prepare = true; }
     }
     return unsafe(q, p, { ...o, prepare });
   };

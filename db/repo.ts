@@ -21,7 +21,7 @@ export const TERMINAL: ActionStatus[] = ['succeeded', 'failed', 'cancelled', 'ex
 const TENANT_KNOWN_MS = 60_000;
 const knownTenants = new WeakMap<Db, Map<string, number>>();
 
-type ActionInsert = typeof actions.$inferInsert & { status: string };
+type ActionInsert = typeof actions.$inferInsert;
 type Inserted = { id: string; created_at: string | Date };
 
 /**
@@ -168,21 +168,21 @@ export class Store {
 
   // ── actions ──
   async createAction(a: typeof actions.$inferInsert): Promise<ActionRow> {
-    return this.insertAction(a, a.status, false);
+    return this.insertAction(a, false);
   }
 
   /**
    * One action row (and, for a read created approved, its outbox row in the same statement: both
-   * or neither), through the handle's group commit (actionInserts below): concurrent messages'
+   * or neither), through the handle's group commit (actionInserts above): concurrent messages'
    * rows go in one statement. The row is returned from what was written plus created_at.
    */
-  private async insertAction(a: typeof actions.$inferInsert, status: string, withOutbox: boolean): Promise<ActionRow> {
-    const r = await actionInserts(this.db)[withOutbox ? 'withOutbox' : 'plain']({ ...a, status });
+  private async insertAction(a: typeof actions.$inferInsert, withOutbox: boolean): Promise<ActionRow> {
+    const r = await actionInserts(this.db)[withOutbox ? 'withOutbox' : 'plain'](a);
     return {
       kind: a.kind, tenantId: a.tenantId, app: a.app ?? null, params: a.params, requestedBy: a.requestedBy, conversation: a.conversation,
       environment: a.environment ?? null, expiresAt: a.expiresAt, decidedBy: a.decidedBy ?? null, decidedAt: a.decidedAt ?? null,
       enqueuedAt: a.enqueuedAt ?? null, finishedAt: a.finishedAt ?? null, deploymentId: a.deploymentId ?? null, result: a.result ?? null,
-      reportedAt: a.reportedAt ?? null, id: r.id, status, createdAt: new Date(r.created_at),
+      reportedAt: a.reportedAt ?? null, id: r.id, status: a.status, createdAt: new Date(r.created_at),
     };
   }
 
@@ -212,7 +212,7 @@ export class Store {
    * implicit transaction: both or neither).
    */
   async createApprovedAction(a: typeof actions.$inferInsert): Promise<ActionRow> {
-    return this.insertAction(a, 'approved', true);
+    return this.insertAction({ ...a, status: 'approved' }, true);
   }
 
   /** The reporter's once-only guard: true for the first caller; `releaseReport` undoes it when posting failed. */
