@@ -168,6 +168,9 @@ export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<H
         conversation: { platform: 'console', tenantId: tn, channelId: 'bench', threadId: thread }, receivedAt: new Date(),
       });
       const card = chat.posts.get(thread)?.find((p) => p.kind === 'card');
+      // Read once: dropped, so the harness's own heap does not grow with every message (its major
+      // collections would land in Hoist's figures).
+      chat.posts.delete(thread);
       return card ? card.t - t0 : undefined;
     };
     const closedLoop = async (tag: string, tenantOf: (c: number) => string) => {
