@@ -17,7 +17,8 @@
  *   5. RSS of the bot + workers process idle and right after (2).
  *
  *   npx tsx bench/hoist.ts            (HOIST_BENCH_AUDIT_EVENTS=100000 for a quicker run;
- *                                      HOIST_BENCH_ONLY=pipeline,status runs only those of ack, pipeline, status, scale)
+ *                                      HOIST_BENCH_ONLY=pipeline,status runs only those of ack, pipeline, status, scale;
+ *                                      HOIST_BENCH_READS=64 sets the reads lane's concurrency, default 16)
  */
 import { fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -94,7 +95,7 @@ export async function benchHoist(opts: { auditEvents?: number } = {}): Promise<H
   const config = parseConfig({
     DATABASE_URL: pg.url, REDIS_URL: redis.url, SLACK_BOT_TOKEN: 'xoxb-bench', SLACK_SIGNING_SECRET: secret, SLACK_API_URL: api.apiUrl,
     ANTHROPIC_API_KEY: 'sk-bench', ANTHROPIC_BASE_URL: anthropic.url, HOIST_RATE_LIMIT_USER: '1000000', HOIST_RATE_LIMIT_TENANT: '1000000',
-    HOIST_WORKER_CONCURRENCY: '8',
+    HOIST_WORKER_CONCURRENCY: '8', HOIST_READ_CONCURRENCY: process.env.HOIST_BENCH_READS ?? '16',
   }, 'cli');
   const logger = createLogger({ level: 'silent' });
   const chat = new TimingAdapter();
