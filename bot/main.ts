@@ -23,7 +23,7 @@ import type { Config } from './config.ts';
 import type { AuditLog } from './core/ports.ts';
 import { systemClock, type ChatAdapter, type Clock, type Logger, type Platform } from './core/types.ts';
 import { hoistMetrics, startHttpServer } from './infra/http-server.ts';
-import { createActionQueue, createWorker } from './infra/queue.ts';
+import { createActionQueue, createWorker, recordQueueDepth } from './infra/queue.ts';
 import { createRedisForget } from './infra/redis-forget.ts';
 import { createRateLimiter, refusalText, type RateLimitConfig } from './infra/rate-limit.ts';
 import { createLlmParser, DEFAULT_TIMEOUT_MS, type LlmOverrides } from './llm/index.ts';
@@ -219,11 +219,7 @@ export async function startBot(o: BotOptions) {
 
   // Queue depth for /metrics, read every few seconds (not on the scrape: a down Redis must not stall it).
   const depth = http ? setInterval(() => {
-    for (const q of [queue.queue, queue.reads]) {
-      q.getJobCounts('waiting', 'active', 'delayed', 'failed').then((c) => {
-        for (const [state, n] of Object.entries(c)) metrics.queueDepth.set({ queue: q.name, state }, n);
-      }, () => undefined);
-    }
+    recordQueueDepth([queue.queue, queue.reads], metrics.queueDepth);
   }, 5_000) : undefined;
   depth?.unref();
 

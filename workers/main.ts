@@ -11,7 +11,7 @@ import { Store } from '../db/repo.ts';
 import { createAuditLog } from '../db/audit.ts';
 import type { Config } from '../bot/config.ts';
 import { systemClock, type Clock, type Logger } from '../bot/core/types.ts';
-import { createActionQueue, createResultPublisher, createWorker, redisConnection } from '../bot/infra/queue.ts';
+import { createActionQueue, createResultPublisher, createWorker, recordQueueDepth, redisConnection } from '../bot/infra/queue.ts';
 import { OutboxRepo } from '../db/outbox.ts';
 import { hoistMetrics } from '../bot/infra/http-server.ts';
 import type { AuditLog } from '../bot/core/ports.ts';
@@ -172,11 +172,7 @@ export async function startWorkers(o: WorkerOptions) {
   // Outbox backlog and queue depth for /metrics, read every few seconds (never on the scrape itself).
   const gauges = setInterval(() => {
     outboxRepo.pending().then((n) => metrics.outboxPending.set(n), () => undefined);
-    for (const q of [producer.queue, producer.reads]) {
-      q.getJobCounts('waiting', 'active', 'delayed', 'failed').then((c) => {
-        for (const [state, n] of Object.entries(c)) metrics.queueDepth.set({ queue: q.name, state }, n);
-      }, () => undefined);
-    }
+    recordQueueDepth([producer.queue, producer.reads], metrics.queueDepth);
   }, 5_000);
   gauges.unref();
   const retention = o.retention === false ? undefined : await startRetentionScheduler({

@@ -46,6 +46,15 @@ export function createActionQueue(o: QueueOptions): ActionQueue & { queue: Queue
   };
 }
 
+/** Reads each queue's job counts into the queue-depth gauge (a down Redis just leaves the last figures). */
+export function recordQueueDepth(queues: readonly Queue[], gauge: { set(labels: { queue: string; state: string }, n: number): void }): void {
+  for (const q of queues) {
+    q.getJobCounts('waiting', 'active', 'delayed', 'failed').then((c) => {
+      for (const [state, n] of Object.entries(c)) gauge.set({ queue: q.name, state }, n);
+    }, () => undefined);
+  }
+}
+
 export function createResultPublisher(o: QueueOptions) {
   const connection = redisConnection(o.redisUrl, true);
   const queue = new Queue<ResultEvent>(QUEUES.results, { connection, prefix: o.prefix });

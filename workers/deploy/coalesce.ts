@@ -7,29 +7,19 @@
  */
 export function coalesceFresh<A extends unknown[], T>(key: (...a: A) => string, read: (...a: A) => Promise<T>): (...a: A) => Promise<T> {
   const lanes = new Map<string, { running: Promise<T>; next?: Promise<T> }>();
+  const start = (k: string, a: A): Promise<T> => {
+    const lane: { running: Promise<T>; next?: Promise<T> } = { running: read(...a) };
+    lanes.set(k, lane);
+    // Left in place when callers queued behind it: their read replaces it as it starts.
+    const end = () => { if (lanes.get(k) === lane && !lane.next) lanes.delete(k); };
+    lane.running.then(end, end);
+    return lane.running;
+  };
   return (...a: A) => {
     const k = key(...a);
     const lane = lanes.get(k);
-    if (!lane) {
-      const running = read(...a);
-      const entry: { running: Promise<T>; next?: Promise<T> } = { running };
-      lanes.set(k, entry);
-      const done = () => { if (lanes.get(k) === entry && !entry.next) lanes.delete(k); };
-      running.then(done, done);
-      return running;
-    }
-    if (!lane.next) {
-      const next = lane.running.then(() => read(...a), () => read(...a));
-      lane.next = next;
-      const promote = () => {
-        if (lanes.get(k) !== lane) return;
-        // The follow-up became the current read: later callers queue behind it.
-        lanes.set(k, { running: next });
-        const settle = () => { if (lanes.get(k)?.running === next && !lanes.get(k)?.next) lanes.delete(k); };
-        next.then(settle, settle);
-      };
-      lane.running.then(promote, promote);
-    }
+    if (!lane) return start(k, a);
+    lane.next ??= lane.running.then(() => start(k, a), () => start(k, a));
     return lane.next;
   };
 }
